@@ -1,0 +1,1 @@
+"""The groupchat server: one process, one thread, a selectors loop."""

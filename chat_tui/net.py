@@ -1,0 +1,202 @@
+"""The client side of the wire on asyncio: one ServerLink per connection, shared by the TUI and --plain.
+
+It owns the socket and a ``shared.Connection``; requests are awaited as replies matched by request id,
+notifications (messages, member changes, server closing) arrive on a bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+
+from shared import (
+    PROTOCOL_VERSION,
+    Connection,
+    Error,
+    Event,
+    Hello,
+    Ping,
+    Pong,
+    ProtocolError,
+    Request,
+    Role,
+    Welcome,
+)
+
+__version__ = "0.1.0"
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for TCP connect plus the hello/welcome handshake."""
+REQUEST_TIMEOUT = 30.0
+"""Seconds to wait for the reply to one request; password hashing on the server takes well under 1 s."""
+NOTIFICATION_QUEUE_SIZE = 10_000
+"""Notifications held for a consumer that is behind; beyond it the link reports itself overloaded
+rather than growing without bound."""
+READ_CHUNK = 64 * 1024
+
+
+class LinkError(Exception):
+    """The connection failed or was lost; ``str()`` is a sentence for the user."""
+
+
+class RequestRefused(Exception):
+    """The server answered a request with an Error frame."""
+
+    def __init__(self, error: Error) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.code = error.code
+
+
+class ConnectionLost:
+    """Put on the notification queue last, when the link ends; ``reason`` is for the user."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+Notification = Event | ConnectionLost
+
+
+class ServerLink:
+    """A connected, handshaken link to a chat server. Create with :meth:`open`."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._conn = Connection(Role.CLIENT)
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[Event]] = {}
+        self.notifications: asyncio.Queue[Notification] = asyncio.Queue(NOTIFICATION_QUEUE_SIZE)
+        self._read_task: asyncio.Task[None] | None = None
+        self._closed_reason: str | None = None
+        self.welcome: Welcome | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        host: str,
+        port: int,
+        *,
+        client: str = f"groupchat/{__version__}",
+        timeout: float = CONNECT_TIMEOUT,
+    ) -> ServerLink:
+        """Connect and complete the handshake.
+
+        Raises:
+            LinkError: the server is unreachable, refused the handshake or did not answer in time.
+        """
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise LinkError(f"cannot connect to {host}:{port}: {_describe(exc)}") from None
+        link = cls(reader, writer)
+        link._read_task = asyncio.create_task(link._read_loop(), name="groupchat-read")
+        try:
+            welcome = await asyncio.wait_for(
+                link.request(lambda rid: Hello(rid, PROTOCOL_VERSION, client)), timeout
+            )
+        except RequestRefused as exc:
+            await link.close()
+            raise LinkError(f"the server refused the connection: {exc.error.message}") from None
+        except (TimeoutError, LinkError) as exc:
+            await link.close()
+            raise LinkError(f"no handshake from {host}:{port}: {_describe(exc)}") from None
+        assert isinstance(welcome, Welcome)
+        link.welcome = welcome
+        return link
+
+    @property
+    def is_open(self) -> bool:
+        return self._closed_reason is None
+
+    async def request(self, make: Callable[[int], Request], timeout: float = REQUEST_TIMEOUT) -> Event:
+        """Send the request built by ``make(request_id)`` and return the server's reply.
+
+        Raises:
+            RequestRefused: the server answered with an Error.
+            LinkError: the link is (or went) down, or no reply came in ``timeout`` seconds.
+        """
+        if self._closed_reason is not None:
+            raise LinkError(self._closed_reason)
+        request_id = next(self._ids)
+        event = make(request_id)
+        future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = future
+        try:
+            self._writer.write(self._conn.send(event))
+            await self._writer.drain()
+            reply = await asyncio.wait_for(future, timeout)
+        except (OSError, ConnectionError) as exc:
+            raise LinkError(f"connection lost: {_describe(exc)}") from None
+        except TimeoutError:
+            raise LinkError("the server did not answer in time") from None
+        finally:
+            self._waiting.pop(request_id, None)
+        if isinstance(reply, Error):
+            raise RequestRefused(reply)
+        return reply
+
+    async def close(self) -> None:
+        """Close the link; idempotent. Pending requests fail with LinkError."""
+        self._finish("disconnected")
+        if self._read_task is not None and self._read_task is not asyncio.current_task():
+            self._read_task.cancel()
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except (OSError, ConnectionError):
+            pass  # already gone: nothing more to flush
+
+    async def _read_loop(self) -> None:
+        reason = "the server closed the connection"
+        try:
+            while data := await self._reader.read(READ_CHUNK):
+                for event in self._conn.receive_data(data):
+                    await self._dispatch(event)
+        except ProtocolError as exc:
+            reason = f"the server sent something we do not understand ({exc.message})"
+        except (OSError, ConnectionError) as exc:
+            reason = f"connection lost: {_describe(exc)}"
+        except asyncio.CancelledError:
+            reason = self._closed_reason or "disconnected"
+        self._finish(reason)
+
+    async def _dispatch(self, event: Event) -> None:
+        request_id = getattr(event, "request_id", None)
+        future = self._waiting.get(request_id) if isinstance(request_id, int) else None
+        if future is not None and not future.done():
+            future.set_result(event)
+        elif isinstance(event, Ping):
+            self._writer.write(self._conn.send(Pong(event.nonce)))
+        elif isinstance(event, Error) and event.request_id is None:
+            self._finish(f"the server closed the connection: {event.message}")
+        else:
+            self._notify(event)
+
+    def _notify(self, item: Notification) -> None:
+        try:
+            self.notifications.put_nowait(item)
+        except asyncio.QueueFull:
+            self._finish("too many unread notifications; reconnect to catch up")
+
+    def _finish(self, reason: str) -> None:
+        if self._closed_reason is not None:
+            return
+        self._closed_reason = reason
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(LinkError(reason))
+        try:
+            self.notifications.put_nowait(ConnectionLost(reason))
+        except asyncio.QueueFull:
+            self.notifications.get_nowait()  # drop the oldest so the end of the link is always seen
+            self.notifications.put_nowait(ConnectionLost(reason))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

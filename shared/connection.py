@@ -1,0 +1,82 @@
+"""The sans-IO protocol connection: bytes in -> events out, events in -> bytes out."""
+
+from __future__ import annotations
+
+from shared import codec, events, limits
+from shared.errors import LocalProtocolError, ProtocolError, UnexpectedEvent, VersionMismatch
+from shared.framing import FrameReader
+from shared.state import ALLOWED, Role, State, next_state
+
+
+def _peer(role: Role) -> Role:
+    return Role.SERVER if role is Role.CLIENT else Role.CLIENT
+
+
+class Connection:
+    """One side of one connection. Performs no I/O: feed it received bytes, send the bytes it returns.
+
+    Args:
+        role: which side we are.
+        max_frame_size: largest frame body accepted once the handshake is done.
+        max_handshake_frame_size: largest frame body accepted before it (only Hello is legal then,
+            and it is small, so an unauthenticated peer cannot make us buffer much).
+    """
+
+    def __init__(
+        self,
+        role: Role,
+        *,
+        max_frame_size: int = limits.MAX_FRAME_SIZE,
+        max_handshake_frame_size: int = limits.MAX_HANDSHAKE_FRAME_SIZE,
+    ) -> None:
+        self.our_role = role
+        self.their_role = _peer(role)
+        self.state = State.HANDSHAKE
+        self.max_frame_size = max_frame_size
+        self._reader = FrameReader(min(max_handshake_frame_size, max_frame_size))
+
+    @property
+    def buffered(self) -> int:
+        """Received bytes of a frame not yet complete."""
+        return self._reader.buffered
+
+    def receive_data(self, data: bytes) -> list[events.Event]:
+        """Every event completed by ``data``, in order.
+
+        Raises:
+            ProtocolError: the peer broke the protocol. Its ``pending_events`` holds the events decoded
+                before the offending frame; the connection must be closed after handling them.
+        """
+        self._reader.feed(data)
+        received: list[events.Event] = []
+        try:
+            while (body := self._reader.next_frame()) is not None:
+                event = codec.decode(body)
+                self._check(self.their_role, event, UnexpectedEvent)
+                if isinstance(event, events.Hello) and event.version != limits.PROTOCOL_VERSION:
+                    raise VersionMismatch(
+                        f"protocol version {event.version} is not supported; the server speaks "
+                        f"version {limits.PROTOCOL_VERSION}"
+                    )
+                self._advance(event)
+                received.append(event)
+        except ProtocolError as exc:
+            self.state = State.CLOSED
+            exc.pending_events = list(received)
+            raise
+        return received
+
+    def send(self, event: events.Event) -> bytes:
+        """The frame for ``event``; raises LocalProtocolError if we may not send it now."""
+        self._check(self.our_role, event, LocalProtocolError)
+        self._advance(event)
+        return codec.encode(event)
+
+    def _check(self, sender: Role, event: events.Event, error: type[Exception]) -> None:
+        if type(event) not in ALLOWED[(sender, self.state)]:
+            raise error(f"{event.TYPE!r} from the {sender.value} is not allowed in state {self.state.value}")
+
+    def _advance(self, event: events.Event) -> None:
+        self.state = next_state(self.state, event)
+        if self.state is State.READY:
+            self._reader.max_frame_size = self.max_frame_size

@@ -1,0 +1,45 @@
+"""Default protocol limits. Each has a reason; servers may tighten them with flags."""
+
+from __future__ import annotations
+
+PROTOCOL_VERSION = 1
+"""Bumped on any incompatible change to PROTOCOL.md."""
+
+HEADER_SIZE = 4
+"""Every frame starts with a 4-byte big-endian unsigned body length."""
+
+MAX_FRAME_SIZE = 64 * 1024
+"""64 KiB: ten times the longest message plus envelope; checked on the header, before buffering
+(NATS caps a control line at 4 KiB and a payload at 1 MiB; we carry only chat text)."""
+
+MAX_TEXT_LENGTH = 4000
+"""Characters in one chat message: a long paste, still far under the frame limit (Discord allows 2000,
+Matrix clients cap about 64 KiB per event)."""
+
+MAX_NAME_LENGTH = 32
+"""Characters in a display name; IRC's NICKLEN is 9-32 on common servers."""
+
+MAX_GROUP_NAME_LENGTH = 64
+"""Characters in a group name (IRC CHANNELLEN is commonly 50-64)."""
+
+MAX_PASSWORD_LENGTH = 256
+"""Bytes of password we are willing to hash; longer inputs are a hashing DoS, not a password."""
+
+MAX_CLIENT_LABEL_LENGTH = 64
+"""Characters in the free-form client label sent in ``hello``."""
+
+MAX_ERROR_MESSAGE_LENGTH = 500
+"""Characters in a human-readable error message."""
+
+MAX_REQUEST_ID = 2**32 - 1
+"""Request ids are unsigned 32-bit so any language can hold them in a native integer."""
+
+MAX_GROUP_ID = 2**53 - 1
+"""Group ids and sequence numbers stay exact in a JavaScript double."""
+
+MAX_MEMBERS_IN_FRAME = 1000
+"""Members listed in one ``group_joined`` frame; also the server's per-group member cap."""
+
+MAX_HANDSHAKE_FRAME_SIZE = 1024
+"""Before Welcome only Hello is legal and it is under 200 bytes; Redis limits unauthenticated bulk
+strings to 16 KiB and ejabberd pre-auth stanzas to 8 KiB, we can be much stricter."""

@@ -1,0 +1,44 @@
+"""Roles, states and every rule about which event may flow when. All state rules live here."""
+
+from __future__ import annotations
+
+import enum
+
+from shared import events as ev
+
+
+class Role(enum.Enum):
+    CLIENT = "client"
+    SERVER = "server"
+
+
+class State(enum.Enum):
+    HANDSHAKE = "handshake"  # until the server's Welcome
+    READY = "ready"  # requests and notifications flow
+    CLOSED = "closed"  # after ServerClosing or a connection-level Error; nothing more is accepted
+
+
+_ALWAYS_SERVER = frozenset({ev.Error, ev.ServerClosing})
+_READY_CLIENT = frozenset({ev.CreateGroup, ev.JoinGroup, ev.LeaveGroup, ev.SendMessage, ev.Ping, ev.Pong})
+_READY_SERVER = frozenset(ev.SERVER_EVENTS) - {ev.Welcome}
+
+# (who sends, current state) -> event types that sender may send. A client speaks first, once,
+# with Hello, and may not pipeline requests before Welcome: that keeps the pre-handshake surface
+# (and its tighter limits) to one frame type.
+ALLOWED: dict[tuple[Role, State], frozenset[type[ev.Event]]] = {
+    (Role.CLIENT, State.HANDSHAKE): frozenset({ev.Hello}),
+    (Role.SERVER, State.HANDSHAKE): _ALWAYS_SERVER | {ev.Welcome},
+    (Role.CLIENT, State.READY): _READY_CLIENT,
+    (Role.SERVER, State.READY): _READY_SERVER,
+    (Role.CLIENT, State.CLOSED): frozenset(),
+    (Role.SERVER, State.CLOSED): frozenset(),
+}
+
+
+def next_state(state: State, event: ev.Event) -> State:
+    """The state after ``event`` was sent or received in ``state``."""
+    if isinstance(event, ev.Welcome):
+        return State.READY
+    if isinstance(event, ev.ServerClosing) or (isinstance(event, ev.Error) and event.request_id is None):
+        return State.CLOSED
+    return state
