@@ -7,6 +7,7 @@ notifications (messages, member changes, server closing) arrive on a bounded que
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable
 
@@ -143,10 +144,8 @@ class ServerLink:
         if self._read_task is not None and self._read_task is not asyncio.current_task():
             self._read_task.cancel()
         self._writer.close()
-        try:
+        with contextlib.suppress(OSError, ConnectionError):  # already gone: nothing more to flush
             await self._writer.wait_closed()
-        except (OSError, ConnectionError):
-            pass  # already gone: nothing more to flush
 
     async def _read_loop(self) -> None:
         reason = "the server closed the connection"

@@ -62,7 +62,7 @@ def group_name(value: object) -> str:
 
 
 def name_key(name: str) -> str:
-    """The comparison key for names: case-folded NFKC, so 'Bob' and 'BOB' and 'Ｂｏｂ' collide."""
+    """The comparison key for names: case-folded NFKC, so 'Bob', 'BOB' and fullwidth 'Bob' collide."""
     return unicodedata.normalize("NFKC", name).casefold()
 
 

@@ -1,0 +1,303 @@
+"""The selectors loop: accept, read, hand events to the core, write. It only moves bytes."""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import queue
+import selectors
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from chat_server import auth
+from chat_server.client import Client
+from chat_server.config import ServerConfig
+from chat_server.core import Action, ChatCore, HashPassword, Outgoing, VerifyPassword
+from shared import Error, Event, LocalProtocolError, ProtocolError, ServerClosing, encode
+
+log = logging.getLogger("chat_server")
+
+_LISTENER = "listener"
+_WAKER = "waker"
+# After EMFILE/ENFILE the listener stays readable; pausing accept for a moment keeps the loop from
+# spinning on it while descriptors are exhausted (the pattern of libuv and Tornado).
+_ACCEPT_PAUSE = 0.5
+AuthResult = tuple[HashPassword | VerifyPassword, "Future[str] | Future[bool]"]
+
+
+class ChatServer:
+    """One server: bind, then :meth:`serve_forever` until :meth:`request_stop`."""
+
+    def __init__(self, config: ServerConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._clock = clock
+        self.core = ChatCore(config, auth.decoy_hash())
+        self._selector = selectors.DefaultSelector()
+        self._listener: socket.socket | None = None
+        self._clients: dict[int, Client] = {}
+        self._pending: set[Client] = set()
+        self._ids = itertools.count(1)
+        self._waker_r, self._waker_w = socket.socketpair()
+        self._auth_pool = ThreadPoolExecutor(config.auth_workers, thread_name_prefix="auth")
+        self._auth_results: queue.SimpleQueue[AuthResult] = queue.SimpleQueue()
+        self._stop_requested = False
+        self._accept_paused_until = 0.0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._listener is not None, "bind() first"
+        host, port = self._listener.getsockname()[:2]
+        return host, port
+
+    def bind(self) -> tuple[str, int]:
+        """Open the listening socket; returns the bound (host, port), useful with port 0."""
+        listener = socket.create_server((self.config.host, self.config.port), backlog=1024, reuse_port=False)
+        listener.setblocking(False)
+        self._listener = listener
+        self._selector.register(listener, selectors.EVENT_READ, _LISTENER)
+        for sock in (self._waker_r, self._waker_w):
+            sock.setblocking(False)
+        self._selector.register(self._waker_r, selectors.EVENT_READ, _WAKER)
+        log.info("listening on %s:%d", *self.address)
+        return self.address
+
+    def request_stop(self) -> None:
+        """Ask the loop to shut down gracefully; safe from a signal handler or another thread."""
+        self._stop_requested = True
+        self._wake()
+
+    def serve_forever(self) -> None:
+        """Run until a stop is requested, then say goodbye to every client and return."""
+        while not self._stop_requested:
+            self._turn(self._select_timeout())
+        self._shut_down()
+
+    def _select_timeout(self) -> float | None:
+        if self._accept_paused_until:
+            return max(0.0, self._accept_paused_until - time.monotonic())
+        return None
+
+    def _turn(self, timeout: float | None) -> None:
+        self._resume_accepting()
+        for key, mask in self._selector.select(timeout):
+            if key.data is _LISTENER:
+                self._accept()
+            elif key.data is _WAKER:
+                self._drain_waker()
+            else:
+                client: Client = key.data
+                if mask & selectors.EVENT_WRITE:
+                    self._pending.add(client)
+                if mask & selectors.EVENT_READ and client.closing is None:
+                    self._read(client)
+        self._flush_pending()
+
+    # --- accepting -------------------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        for _ in range(self.config.accepts_per_turn):
+            try:
+                sock, peer = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.warning("accept paused for %.1f s: %s", _ACCEPT_PAUSE, exc.strerror)
+                    self._selector.unregister(self._listener)
+                    self._accept_paused_until = time.monotonic() + _ACCEPT_PAUSE
+                return  # ECONNABORTED and the like: the peer gave up; nothing to do
+            self._add_client(sock, f"{peer[0]}:{peer[1]}")
+
+    def _resume_accepting(self) -> None:
+        if self._accept_paused_until and time.monotonic() >= self._accept_paused_until:
+            self._accept_paused_until = 0.0
+            if self._listener is not None:
+                self._selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
+
+    def _add_client(self, sock: socket.socket, address: str) -> None:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chat frames are small and urgent
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        client = Client(next(self._ids), sock, address, self.config)
+        self._clients[client.client_id] = client
+        self._selector.register(sock, selectors.EVENT_READ, client)
+        self.core.connect(client.client_id)
+        log.info("%r accepted", client)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def _read(self, client: Client) -> None:
+        try:
+            data = client.sock.recv(self.config.read_chunk)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._drop(client, f"read failed: {exc.strerror or exc}")
+            return
+        if not data:
+            self._drop(client, "closed by peer")
+            return
+        violation: ProtocolError | None = None
+        try:
+            events = client.conn.receive_data(data)
+        except ProtocolError as exc:
+            events, violation = [e for e in exc.pending_events if isinstance(e, Event)], exc
+        for event in events:
+            self._carry_out(self.core.handle(client.client_id, event, self._clock()))
+        if violation is not None:
+            self._refuse(client, violation.code, violation.message)
+
+    def _refuse(self, client: Client, code: str, message: str) -> None:
+        """Send a connection-level error, stop reading, close once it is written."""
+        log.info("%r protocol error %s: %s", client, code, message)
+        client.out.append(encode(Error(None, code, message)))
+        self._close_after_flush(client, f"protocol error: {code}")
+
+    # --- carrying out the core's actions -----------------------------------------------------------
+
+    def _carry_out(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Outgoing):
+                self._deliver(action)
+            elif isinstance(action, HashPassword):
+                self._submit(action, self._auth_pool.submit(auth.hash_password, action.request.password))
+            else:
+                job = self._auth_pool.submit(
+                    auth.verify_password, action.request.password, action.stored_hash
+                )
+                self._submit(action, job)
+
+    def _deliver(self, outgoing: Outgoing) -> None:
+        recipients = [self._clients[cid] for cid in outgoing.recipients if cid in self._clients]
+        if len(recipients) == 1:
+            # A reply to one client goes through its Connection, which tracks the handshake state.
+            client = recipients[0]
+            try:
+                client.out.append(client.conn.send(outgoing.event))
+            except LocalProtocolError:
+                return  # the connection already failed; it is closing
+            self._pending.add(client)
+            return
+        data = encode(outgoing.event)  # a broadcast is encoded once; every buffer shares these bytes
+        for client in recipients:
+            client.out.append(data)
+            self._pending.add(client)
+
+    def _submit(self, action: HashPassword | VerifyPassword, job: Future[str] | Future[bool]) -> None:
+        def done(_: object) -> None:  # runs on a worker thread: hand over and wake the loop
+            self._auth_results.put((action, job))
+            self._wake()
+
+        job.add_done_callback(done)
+
+    def _drain_waker(self) -> None:
+        try:
+            while self._waker_r.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        while not self._auth_results.empty():
+            action, job = self._auth_results.get_nowait()
+            try:
+                result = job.result()
+            except Exception:  # a failed hash must not take the loop down; the client gets an answer
+                log.exception("password hashing failed")
+                self._deliver(
+                    Outgoing(
+                        (action.client_id,),
+                        Error(
+                            action.request.request_id, "internal", "the server could not check the password"
+                        ),
+                    )
+                )
+                continue
+            if isinstance(action, HashPassword):
+                assert isinstance(result, str)
+                self._carry_out(self.core.finish_create(action.client_id, action.request, result))
+            else:
+                self._carry_out(self.core.finish_join(action.client_id, action.request, bool(result)))
+
+    def _wake(self) -> None:
+        try:
+            self._waker_w.send(b"\0")
+        except (BlockingIOError, InterruptedError):
+            pass  # the buffer is full, so a wake-up is already pending
+        except OSError:
+            pass  # closed during shutdown
+
+    # --- writing and closing ---------------------------------------------------------------------
+
+    def _flush_pending(self) -> None:
+        # Flushing can drop a client, whose departure queues notices for others: flush those too.
+        while self._pending:
+            pending, self._pending = self._pending, set()
+            for client in pending:
+                if client.client_id in self._clients:
+                    self._flush(client)
+
+    def _flush(self, client: Client) -> None:
+        try:
+            client.out.write_to(client.sock, self.config.write_budget)
+        except OSError as exc:
+            self._drop(client, f"write failed: {exc.strerror or exc}")
+            return
+        if client.out.size:
+            self._watch(client, writing=True)
+        elif client.closing is not None:
+            self._drop(client, client.closing)
+        else:
+            self._watch(client, writing=False)
+
+    def _watch(self, client: Client, *, writing: bool) -> None:
+        reading = client.closing is None
+        if writing == client.writing and reading:
+            return
+        client.writing = writing
+        mask = (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if writing else 0)
+        self._selector.modify(client.sock, mask or selectors.EVENT_WRITE, client)
+
+    def _close_after_flush(self, client: Client, reason: str) -> None:
+        if client.closing is None:
+            client.closing = reason
+            self._pending.add(client)
+            self._watch(client, writing=True)
+
+    def _drop(self, client: Client, reason: str) -> None:
+        """Forget the client now: leave its groups, unregister, close."""
+        if self._clients.pop(client.client_id, None) is None:
+            return
+        self._pending.discard(client)
+        self._selector.unregister(client.sock)
+        client.sock.close()
+        log.info("%r closed: %s", client, reason)
+        self._carry_out(self.core.disconnect(client.client_id))
+
+    # --- shutdown ----------------------------------------------------------------------------------
+
+    def _shut_down(self) -> None:
+        log.info("shutting down: %d connection(s)", len(self._clients))
+        if self._listener is not None:
+            if not self._accept_paused_until:
+                self._selector.unregister(self._listener)
+            self._listener.close()
+            self._listener = None
+        goodbye = encode(ServerClosing("the server is shutting down"))
+        for client in list(self._clients.values()):
+            client.out.append(goodbye)
+            self._close_after_flush(client, "server shutting down")
+        deadline = time.monotonic() + self.config.shutdown_grace
+        while self._clients and time.monotonic() < deadline:
+            self._flush_pending()
+            if self._clients:
+                self._turn(max(0.0, deadline - time.monotonic()))
+        for client in list(self._clients.values()):
+            self._drop(client, "server shut down")
+        self._auth_pool.shutdown(wait=False, cancel_futures=True)
+        self._selector.close()
+        self._waker_r.close()
+        self._waker_w.close()
+        log.info("stopped")

@@ -1,0 +1,80 @@
+"""Fixtures shared by every test folder: real servers on ephemeral loopback ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+_LISTENING = re.compile(r"listening on ([\d.]+):(\d+)")
+
+
+@dataclass
+class ServerProcess:
+    """A real ``python -m chat_server`` child process on 127.0.0.1 and a free port."""
+
+    args: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    log: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float = 15.0) -> tuple[str, int]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd = [sys.executable, "-m", "chat_server", "--host", self.host, "--port", str(self.port), *self.args]
+        self.process = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
+        ready = threading.Event()
+        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
+        if not ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "".join(self.log))
+        return self.host, self.port
+
+    def _pump(self, ready: threading.Event) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+            if match := _LISTENING.search(line):
+                self.host, self.port = match.group(1), int(match.group(2))
+                ready.set()
+
+    def stop(self, sig: int | None = None, timeout: float = 15.0) -> int:
+        """Stop with ``sig`` (SIGTERM by default) and return the exit status."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            if sig is None:
+                self.process.terminate()
+            else:
+                self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+
+@pytest.fixture
+def server() -> Iterator[ServerProcess]:
+    """A started server process; stopped (SIGTERM, then SIGKILL) after the test."""
+    proc = ServerProcess()
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def server_address(server: ServerProcess) -> tuple[str, int]:
+    """``(host, port)`` of a fresh real server on a free loopback port."""
+    return server.address
