@@ -22,6 +22,7 @@ from shared import (
     ProtocolError,
     Request,
     Role,
+    ServerClosing,
     Welcome,
 )
 
@@ -154,6 +155,10 @@ class ServerLink:
                 for event in self._conn.receive_data(data):
                     await self._dispatch(event)
         except ProtocolError as exc:
+            # Frames decoded before the bad one are good (a message, a reply): deliver them first.
+            for pending in exc.pending_events:
+                if isinstance(pending, Event):
+                    await self._dispatch(pending)
             reason = f"the server sent something we do not understand ({exc.message})"
         except (OSError, ConnectionError) as exc:
             reason = f"connection lost: {_describe(exc)}"
@@ -170,6 +175,11 @@ class ServerLink:
             self._writer.write(self._conn.send(Pong(event.nonce)))
         elif isinstance(event, Error) and event.request_id is None:
             self._finish(f"the server closed the connection: {event.message}")
+        elif isinstance(event, ServerClosing):
+            # The protocol state is now CLOSED: nothing may be sent, so end the link here (after the
+            # notification) and later requests fail with LinkError, not LocalProtocolError.
+            self._notify(event)
+            self._finish("the server is shutting down")
         else:
             self._notify(event)
 
