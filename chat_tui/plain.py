@@ -1,7 +1,7 @@
 """The line-mode client (``chat-tui --plain``): a menu and a chat as plain lines on stdin and stdout.
 
 It serves scripts, pipes and screen readers, so it never imports Textual and its transcript is fixed.
-Every printed line goes through :func:`_printable`: peer text is sanitized (no ESC, C0 but tab, DEL,
+Every printed line goes through :func:`printable`: peer text is sanitized (no ESC, C0 but tab, DEL,
 C1 or bidi controls reach the terminal) and a line break inside a message becomes a visible ``↵``,
 so one printed line is always one event and a peer cannot forge a second ``Name: text`` line.
 
@@ -79,7 +79,8 @@ class _OutputClosed(Exception):
     """Stdout is gone (a closed pipe): nobody can read us any more."""
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
+    """``text`` as the plain client prints it: one line, no terminal controls (tab survives)."""
     return sanitize(text.translate(_LINE_BREAKS))
 
 
@@ -91,7 +92,7 @@ class _Output:
 
     def line(self, text: str) -> None:
         """Print one line of possibly hostile text."""
-        text = _printable(text) + "\n"
+        text = printable(text) + "\n"
         try:
             try:
                 self._stream.write(text)
@@ -314,7 +315,7 @@ class PlainClient:
             lost = item.reason.startswith("connection lost")
             raise _SessionOver(item.reason if lost else f"connection lost: {item.reason}")
         if isinstance(item, ServerClosing):
-            raise _SessionOver("the server is shutting down" + (f" ({item.reason})" if item.reason else ""))
+            raise _SessionOver(_closing_message(item.reason))
         current = self._group_id is not None and getattr(item, "group_id", None) == self._group_id
         if isinstance(item, MessagePosted) and current:
             self._out.line(f"{item.sender}: {item.text}")
@@ -347,6 +348,11 @@ class PlainClient:
             item = await self._inbox.get()
             if item is not None and not isinstance(item, str):
                 self._show(item)
+
+
+def _closing_message(reason: str) -> str:
+    usual = "the server is shutting down"
+    return usual if reason in ("", usual) else f"{usual}: {reason}"
 
 
 def _checked_name(text: str, label: str, max_length: int) -> str:

@@ -1,0 +1,172 @@
+"""The ``--plain`` client as a user meets it: real server, real subprocesses, pipes."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ServerProcess
+from tests.plain.conftest import PlainFactory
+from tests.plain.helpers import (
+    CREATE_PROMPTS,
+    JOIN_PROMPTS,
+    MENU,
+    TIMEOUT,
+    PlainProcess,
+    create_group,
+    join_group,
+)
+
+
+def test_create_prints_the_whole_transcript(server_address: tuple[str, int], start_plain: PlainFactory) -> None:
+    alice = start_plain(server_address)
+    alice.send("2", "Alice", "Lobby", "s3cret")
+    lines = alice.read_until(r"You have joined the chat with ID \d+\.")
+    group_id = lines[-1].removeprefix("You have joined the chat with ID ").removesuffix(".")
+    assert lines == [
+        *MENU,
+        *CREATE_PROMPTS,
+        f"Created the chat with ID {group_id}.",
+        f"You have joined the chat with ID {group_id}.",
+    ]
+    alice.send("hello")
+    alice.expect("Alice: hello")
+    alice.send("qqq")
+    alice.expect(*MENU)
+    alice.send("3")
+    assert alice.expect_end() == 0
+
+
+def test_join_with_wrong_password_prints_error_then_menu(
+    server_address: tuple[str, int], start_plain: PlainFactory
+) -> None:
+    alice = start_plain(server_address)
+    group_id = create_group(alice, "Alice", "Lobby", "right")
+    bob = start_plain(server_address)
+    bob.send("1", "Bob", str(group_id), "wrong")
+    bob.expect(*MENU, *JOIN_PROMPTS)
+    assert bob.read_line().startswith("Error: ")
+    bob.expect(*MENU)
+    join_group(bob, "Bob", group_id, "right")  # the refusal left the client usable
+    alice.expect("Bob has joined the chat!")
+
+
+def test_two_clients_talk_and_see_each_other_come_and_go(
+    server_address: tuple[str, int], start_plain: PlainFactory
+) -> None:
+    alice = start_plain(server_address)
+    group_id = create_group(alice, "Alice", "Lobby", "pw")
+    bob = start_plain(server_address)
+    join_group(bob, "Bob", group_id, "pw")
+    alice.expect("Bob has joined the chat!")
+
+    bob.send("Hello everyone!")
+    bob.expect("Bob: Hello everyone!")  # printed once the server acknowledged it
+    alice.expect("Bob: Hello everyone!")
+    alice.send("hi Bob")
+    alice.expect("Alice: hi Bob")
+    bob.expect("Alice: hi Bob")
+
+    bob.send("qqq")
+    bob.expect(*MENU)
+    alice.expect("Bob has left the chat!")
+    bob.send("3")
+    assert bob.expect_end() == 0
+
+    alice.close_stdin()  # end of input inside a chat: leave, then exit 0
+    assert alice.expect_end() == 0
+
+
+def test_end_of_input_in_a_chat_leaves_it(server_address: tuple[str, int], start_plain: PlainFactory) -> None:
+    alice = start_plain(server_address)
+    group_id = create_group(alice, "Alice", "Lobby", "pw")
+    bob = start_plain(server_address)
+    join_group(bob, "Bob", group_id, "pw")
+    bob.close_stdin()
+    assert bob.expect_end() == 0
+    alice.expect("Bob has joined the chat!", "Bob has left the chat!")
+
+
+def test_end_of_input_at_the_menu_exits_0(server_address: tuple[str, int], start_plain: PlainFactory) -> None:
+    alice = start_plain(server_address)
+    alice.close_stdin()
+    alice.expect(*MENU)
+    assert alice.expect_end() == 0
+
+
+def test_end_of_input_between_prompts_exits_0(server_address: tuple[str, int], start_plain: PlainFactory) -> None:
+    alice = start_plain(server_address)
+    alice.send("2", "Alice")
+    alice.close_stdin()
+    alice.expect(*MENU, *CREATE_PROMPTS[:2])
+    assert alice.expect_end() == 0
+
+
+def test_invalid_input_prints_one_error_and_the_menu(
+    server_address: tuple[str, int], start_plain: PlainFactory
+) -> None:
+    alice = start_plain(server_address)
+    alice.expect(*MENU)
+    for answers in (["1", "Bob", "twelve", "pw"], ["1", "", "1", "pw"], ["2", "x" * 33, "Room", "pw"]):
+        alice.send(*answers)
+        alice.read_line(), alice.read_line(), alice.read_line()  # the three prompts
+        assert alice.read_line().startswith("Error: "), alice.describe()
+        alice.expect(*MENU)
+    alice.send("7")
+    assert alice.read_line() == "Please choose 1, 2 or 3."
+    alice.expect(*MENU)
+
+
+def test_blank_lines_in_a_chat_are_not_sent(server_address: tuple[str, int], start_plain: PlainFactory) -> None:
+    alice = start_plain(server_address)
+    create_group(alice, "Alice", "Lobby", "pw")
+    alice.send("", "   ", "\t", "real")
+    alice.expect("Alice: real")
+
+
+def test_a_regular_file_as_stdin(server_address: tuple[str, int], tmp_path: Path) -> None:
+    script = tmp_path / "script.txt"
+    script.write_text("2\nAlice\nLobby\npw\nfrom a file\nqqq\n3\n")
+    with script.open("rb") as stdin:
+        alice = PlainProcess(*server_address, stdin=stdin)
+        try:
+            lines = alice.read_until(r"Alice: from a file")
+            assert lines[-2].startswith("You have joined the chat with ID ")
+            alice.expect(*MENU)
+            assert alice.expect_end() == 0
+        finally:
+            alice.kill()
+
+
+def test_killed_server_prints_error_and_exits_1(server: ServerProcess, start_plain: PlainFactory) -> None:
+    alice = start_plain(server.address)
+    create_group(alice, "Alice", "Lobby", "pw")
+    server.stop(signal.SIGKILL)
+    assert alice.read_line().startswith("Error: connection lost"), alice.describe()
+    assert alice.expect_end() == 1
+
+
+def test_server_shutdown_while_idle_at_the_menu(server: ServerProcess, start_plain: PlainFactory) -> None:
+    alice = start_plain(server.address)
+    alice.expect(*MENU)
+    server.stop(signal.SIGTERM)
+    assert alice.read_line() == "Error: the server is shutting down"
+    assert alice.expect_end() == 1
+
+
+def test_unreachable_server_prints_error_and_exits_1(start_plain: PlainFactory) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago has no listener
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    alice = start_plain(("127.0.0.1", port))
+    assert alice.read_line().startswith("Error: ")
+    assert alice.expect_end() == 1
+
+
+def test_plain_client_does_not_import_textual() -> None:
+    code = "import sys, chat_tui.plain; print(sorted(m for m in sys.modules if m.startswith('textual')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    assert result.stdout.strip() == "[]"
