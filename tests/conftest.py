@@ -37,7 +37,8 @@ class ServerProcess:
         return self.host, self.port
 
     def _pump(self, ready: threading.Event) -> None:
-        assert self.process is not None and self.process.stderr is not None
+        assert self.process is not None
+        assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line)
             if match := _LISTENING.search(line):
