@@ -1,0 +1,111 @@
+"""RequestDialog: a modal form whose submit sends one request and dismisses with the reply.
+
+Join and create differ only in their fields and the request they build; the flow is shared:
+validate as you type, Enter submits, Escape cancels, a refusal stays inside the dialog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, Generic, TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+from chat_tui.net import LinkError, RequestRefused, ServerLink
+from chat_tui.screens import form
+from shared import Event, InvalidField, Request
+
+ReplyT = TypeVar("ReplyT", bound=Event)
+
+
+class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
+    """Subclasses set TITLE, SUBMIT_LABEL and REPLY and implement ``make_fields``/``make_request``."""
+
+    TITLE_TEXT: ClassVar[str] = ""
+    SUBMIT_LABEL: ClassVar[str] = "OK"
+    REPLY: ClassVar[type[Event]] = Event
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, link: ServerLink, name: str) -> None:
+        super().__init__()
+        self.link = link
+        self.you = name
+
+    def make_fields(self) -> ComposeResult:
+        """Yield the Labels and Inputs of the form, first field first."""
+        raise NotImplementedError
+
+    def make_request(self) -> Callable[[int], Request]:
+        """Build the request from the (valid) field values."""
+        raise NotImplementedError
+
+    def extra_problem(self) -> tuple[Input, str] | None:
+        """A cross-field problem (e.g. passwords differ), checked after each field's own check."""
+        return None
+
+    def compose(self) -> ComposeResult:
+        """The bordered form box with the error line and the buttons."""
+        with Vertical(classes="form dialog"):
+            yield Label(Content(self.TITLE_TEXT), classes="form-title")
+            yield from self.make_fields()
+            yield Label("", id="error", classes="error", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(self.SUBMIT_LABEL, id="submit", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    @property
+    def inputs(self) -> list[Input]:
+        """The form's fields, in order."""
+        return list(self.query(Input))
+
+    def show_error(self, text: str) -> None:
+        """Show ``text`` literally under the fields; an empty string clears it."""
+        form.show_error(self.query_one("#error", Label), text)
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        result = event.validation_result
+        problems = [] if result is None or result.is_valid else result.failure_descriptions
+        extra = self.extra_problem() if not problems else None
+        self.show_error("; ".join(problems) if problems else extra[1] if extra else "")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        """Validate, then send the request in a worker; the dialog stays until the reply comes."""
+        problem = form.first_problem(self.inputs) or self.extra_problem()
+        if problem is not None:
+            widget, reason = problem
+            self.show_error(reason)
+            widget.focus()
+            return
+        self.show_error("")
+        self.query_one("#submit", Button).disabled = True
+        self.run_worker(self._send(self.make_request()), exclusive=True, exit_on_error=False)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close without a result."""
+        self.dismiss(None)
+
+    async def _send(self, make: Callable[[int], Request]) -> None:
+        try:
+            reply = await self.link.request(make)
+        except RequestRefused as exc:
+            self.show_error(form.refusal_text(exc.code, exc.error.message))
+        except InvalidField as exc:  # our own input failed a protocol check the form missed
+            self.show_error(exc.message)
+        except LinkError as exc:
+            self.show_error(f"Connection lost: {exc}")
+        else:
+            if isinstance(reply, self.REPLY):
+                self.dismiss(reply)  # type: ignore[arg-type]  # narrowed by REPLY at runtime
+                return
+            self.show_error(f"Unexpected reply from the server: {type(reply).__name__}")
+        self.query_one("#submit", Button).disabled = False

@@ -1,0 +1,9 @@
+"""The chat client's own widgets, one per module."""
+
+from __future__ import annotations
+
+from chat_tui.widgets.composer import Composer
+from chat_tui.widgets.member_list import MemberList
+from chat_tui.widgets.message_pane import MessagePane
+
+__all__ = ["Composer", "MemberList", "MessagePane"]
