@@ -1,9 +1,10 @@
 """The line-mode client (``chat-tui --plain``): a menu and a chat as plain lines on stdin and stdout.
 
 It serves scripts, pipes and screen readers, so it never imports Textual and its transcript is fixed.
-Every printed line goes through :func:`printable`: peer text is sanitized (no ESC, C0 but tab, DEL,
-C1 or bidi controls reach the terminal) and a line break inside a message becomes a visible ``↵``,
-so one printed line is always one event and a peer cannot forge a second ``Name: text`` line.
+Every printed line goes through :func:`chat_tui.plain_io.printable`: peer text is sanitized (no
+ESC, C0 but tab, DEL, C1 or bidi controls reach the terminal) and a line break inside a message
+becomes a visible ``↵``, so one printed line is one event and a peer cannot forge a ``Name: text``
+line.
 
 One inbox queue carries, in arrival order, stdin lines (read on a thread) and the link's
 notifications; the client handles it serially, so output is ordered without locks and a peer's
@@ -13,18 +14,13 @@ message prints while we wait for the user to type.
 from __future__ import annotations
 
 import asyncio
-import codecs
-import concurrent.futures
 import contextlib
-import os
-import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn, TextIO
 
 from chat_tui.net import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
-from chat_tui.sanitize import sanitize
+from chat_tui.plain_io import LineOutput, OutputClosed, StdinReader
 from shared import (
     CreateGroup,
     Event,
@@ -53,11 +49,6 @@ LEAVE_COMMAND = "qqq"
 INBOX_SIZE = 1024
 """Stdin lines and notifications held ahead of the client; when full the stdin thread waits, so
 ``cat huge.txt | chat-tui --plain`` reads at the pace the server acknowledges, not into memory."""
-READ_CHUNK = 64 * 1024
-
-# Everything str.splitlines() splits on: a script reading our output line by line must see exactly
-# one line per event, so each of these becomes a visible mark instead.
-_LINE_BREAKS = str.maketrans(dict.fromkeys("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", "↵"))
 
 InboxItem = str | None | Notification
 """A stdin line, None at end of input, or a notification from the link."""
@@ -75,96 +66,6 @@ class _InputEnded(Exception):
     """Stdin reached its end where a line was required: exit cleanly."""
 
 
-class _OutputClosed(Exception):
-    """Stdout is gone (a closed pipe): nobody can read us any more."""
-
-
-def printable(text: str) -> str:
-    """``text`` as the plain client prints it: one line, no terminal controls (tab survives)."""
-    return sanitize(text.translate(_LINE_BREAKS))
-
-
-class _Output:
-    """Writes whole lines, each flushed at once so a reader on a pipe sees it without delay."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def line(self, text: str) -> None:
-        """Print one line of possibly hostile text."""
-        text = printable(text) + "\n"
-        try:
-            try:
-                self._stream.write(text)
-            except UnicodeEncodeError:  # e.g. an ASCII-only locale: show '?' rather than crash
-                encoding = getattr(self._stream, "encoding", None) or "ascii"
-                self._stream.write(text.encode(encoding, "replace").decode(encoding))
-            self._stream.flush()
-        except (OSError, ValueError) as exc:  # ValueError: the stream was closed
-            raise _OutputClosed from exc
-
-    def error(self, message: str) -> None:
-        """Print the one ``Error:`` line for a failure."""
-        self.line(f"Error: {message}")
-
-
-class _StdinReader:
-    """Reads stdin on a daemon thread and puts each line (then None) on the inbox.
-
-    A thread works alike for a tty, a pipe and a regular file; ``connect_read_pipe`` refuses regular
-    files and would set O_NONBLOCK on a tty the shell shares with us. It reads the raw descriptor
-    with ``os.read`` so a read still blocked at exit holds no lock the interpreter needs.
-    """
-
-    def __init__(self, stream: TextIO, inbox: asyncio.Queue[InboxItem]) -> None:
-        self._stream = stream
-        self._inbox = inbox
-        self._loop = asyncio.get_running_loop()
-
-    def start(self) -> None:
-        """Start the thread; it ends at end of input or when the loop is gone."""
-        threading.Thread(target=self._pump, name="plain-stdin", daemon=True).start()
-
-    def _pump(self) -> None:
-        try:
-            for line in self._lines():
-                if not self._deliver(line.removesuffix("\r")):
-                    return
-        except (OSError, ValueError):
-            pass  # an unreadable or closed stdin is the end of input
-        self._deliver(None)
-
-    def _deliver(self, item: str | None) -> bool:
-        try:
-            asyncio.run_coroutine_threadsafe(self._inbox.put(item), self._loop).result()
-        except (RuntimeError, concurrent.futures.CancelledError):
-            return False  # the loop closed or is shutting down: nobody wants more input
-        return True
-
-    def _lines(self) -> Iterator[str]:
-        try:
-            fd = self._stream.fileno()
-        except (OSError, AttributeError, ValueError):
-            fd = None  # an in-memory stream (tests, embedding): its readline does not block a lock
-        if fd is None:
-            while line := self._stream.readline():
-                yield line.removesuffix("\n")
-            return
-        yield from _split_lines(fd, getattr(self._stream, "encoding", None) or "utf-8")
-
-
-def _split_lines(fd: int, encoding: str) -> Iterator[str]:
-    decoder = codecs.getincrementaldecoder(encoding)("replace")
-    pending = ""
-    while chunk := os.read(fd, READ_CHUNK):
-        pending += decoder.decode(chunk)
-        *complete, pending = pending.split("\n")
-        yield from complete
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield pending  # a last line without a newline still counts
-
-
 @dataclass(frozen=True, slots=True)
 class _Membership:
     group_id: int
@@ -180,7 +81,7 @@ class PlainClient:
         out: where every line is printed.
     """
 
-    def __init__(self, link: ServerLink, inbox: asyncio.Queue[InboxItem], out: _Output) -> None:
+    def __init__(self, link: ServerLink, inbox: asyncio.Queue[InboxItem], out: LineOutput) -> None:
         self._link = link
         self._inbox = inbox
         self._out = out
@@ -378,14 +279,14 @@ async def _forward(link: ServerLink, inbox: asyncio.Queue[InboxItem]) -> None:
             return
 
 
-async def _session(host: str, port: int, stdin: TextIO, out: _Output) -> int:
+async def _session(host: str, port: int, stdin: TextIO, out: LineOutput) -> int:
     try:
         link = await ServerLink.open(host, port)
     except LinkError as exc:
         out.error(str(exc))
         return 1
     inbox: asyncio.Queue[InboxItem] = asyncio.Queue(INBOX_SIZE)
-    _StdinReader(stdin, inbox).start()
+    StdinReader(stdin, inbox.put).start()
     forwarder = asyncio.create_task(_forward(link, inbox), name="plain-forward")
     try:
         return await PlainClient(link, inbox, out).run()
@@ -403,25 +304,11 @@ def run(host: str, port: int, stdin: TextIO, stdout: TextIO) -> int:
     Returns:
         0 after option 3 or end of input; 1 when the server is unreachable or lost, or stdout closed.
     """
+    out = LineOutput(stdout)
     try:
-        return asyncio.run(_session(host, port, stdin, _Output(stdout)))
-    except _OutputClosed:
-        _silence(stdout)
+        return asyncio.run(_session(host, port, stdin, out))
+    except OutputClosed:
+        out.silence()
         return 1
     except KeyboardInterrupt:
         return 130  # the shell convention for SIGINT; no traceback for a Ctrl-C
-
-
-def _silence(stdout: TextIO) -> None:
-    """Point a broken stdout at /dev/null so the interpreter's final flush cannot fail loudly."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-# A harness until chat_tui/cli.py grows --plain: python -m chat_tui.plain HOST PORT
-if __name__ == "__main__":
-    sys.exit(run(sys.argv[1], int(sys.argv[2]), sys.stdin, sys.stdout))

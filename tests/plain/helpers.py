@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import queue
 import re
@@ -39,10 +38,8 @@ JOIN_PROMPTS = [
 
 
 def plain_command(host: str, port: int) -> list[str]:
-    """The command line of the plain client: ``python -m chat_tui --plain`` once cli.py exists."""
-    if importlib.util.find_spec("chat_tui.cli") is not None:
-        return [sys.executable, "-m", "chat_tui", "--plain", "--host", host, "--port", str(port)]
-    return [sys.executable, "-m", "chat_tui.plain", host, str(port)]
+    """The command line a user runs: ``python -m chat_tui --plain``."""
+    return [sys.executable, "-m", "chat_tui", "--plain", "--host", host, "--port", str(port)]
 
 
 class PlainProcess:

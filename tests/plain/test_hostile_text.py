@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from chat_tui.plain import printable
+from chat_tui.plain_io import printable
 from shared import GroupJoined, MessageAccepted, SendMessage
 from tests.plain.conftest import PlainFactory
 from tests.plain.helpers import RawPeer, create_group
