@@ -46,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.bind()
     except OSError as exc:
-        logging.getLogger("chat_server").error(
-            "cannot listen on %s:%d: %s", args.host, args.port, exc.strerror
-        )
+        logging.getLogger("chat_server").error("cannot listen on %s:%d: %s", args.host, args.port, exc.strerror)
         return 1
 
     def stop(signum: int, _frame: FrameType | None) -> None:

@@ -127,9 +127,7 @@ class ChatCore:
             return self._create(client_id, request)
         group = self.groups.create(request.group_name, password_hash)
         self.groups.add_member(group, client_id, request.name)
-        return [
-            Outgoing((client_id,), GroupCreated(request.request_id, group.group_id, group.name, request.name))
-        ]
+        return [Outgoing((client_id,), GroupCreated(request.request_id, group.group_id, group.name, request.name))]
 
     def _join(self, client_id: ClientId, request: JoinGroup) -> list[Action]:
         group = self.groups.get(request.group_id)
@@ -140,9 +138,7 @@ class ChatCore:
 
     def _join_refusal(self, group: Group, client_id: ClientId, request: JoinGroup) -> list[Action]:
         if client_id in group.members:
-            return _error(
-                client_id, request.request_id, "already_member", f"you are already in group {group.group_id}"
-            )
+            return _error(client_id, request.request_id, "already_member", f"you are already in group {group.group_id}")
         if group.name_in_use(request.name):
             return _error(
                 client_id,
@@ -166,17 +162,13 @@ class ChatCore:
             return refusal
         others = group.others(client_id)
         self.groups.add_member(group, client_id, request.name)
-        joined = GroupJoined(
-            request.request_id, group.group_id, group.name, request.name, group.member_names()
-        )
+        joined = GroupJoined(request.request_id, group.group_id, group.name, request.name, group.member_names())
         return [Outgoing((client_id,), joined), Outgoing(others, MemberJoined(group.group_id, request.name))]
 
     def _leave_request(self, client_id: ClientId, request: LeaveGroup) -> list[Action]:
         group = self.groups.get(request.group_id)
         if group is None or client_id not in group.members:
-            return _error(
-                client_id, request.request_id, "not_member", f"you are not in group {request.group_id}"
-            )
+            return _error(client_id, request.request_id, "not_member", f"you are not in group {request.group_id}")
         return [
             Outgoing((client_id,), GroupLeft(request.request_id, group.group_id)),
             *self._leave(group, client_id),
@@ -191,9 +183,7 @@ class ChatCore:
     def _post(self, client_id: ClientId, request: SendMessage, now: float) -> list[Action]:
         group = self.groups.get(request.group_id)
         if group is None or client_id not in group.members:
-            return _error(
-                client_id, request.request_id, "not_member", f"you are not in group {request.group_id}"
-            )
+            return _error(client_id, request.request_id, "not_member", f"you are not in group {request.group_id}")
         seq, ts = group.next_seq(), int(now * 1000)
         posted = MessagePosted(group.group_id, seq, ts, group.members[client_id], request.text)
         return [

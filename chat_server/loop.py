@@ -166,9 +166,7 @@ class ChatServer:
             elif isinstance(action, HashPassword):
                 self._submit(action, self._auth_pool.submit(auth.hash_password, action.request.password))
             else:
-                job = self._auth_pool.submit(
-                    auth.verify_password, action.request.password, action.stored_hash
-                )
+                job = self._auth_pool.submit(auth.verify_password, action.request.password, action.stored_hash)
                 self._submit(action, job)
 
     def _deliver(self, outgoing: Outgoing) -> None:
@@ -209,9 +207,7 @@ class ChatServer:
                 self._deliver(
                     Outgoing(
                         (action.client_id,),
-                        Error(
-                            action.request.request_id, "internal", "the server could not check the password"
-                        ),
+                        Error(action.request.request_id, "internal", "the server could not check the password"),
                     )
                 )
                 continue

@@ -66,9 +66,7 @@ class CreateGroup(Request):
         _normalise(self, "name", fields.display_name(self.name))
 
     def __repr__(self) -> str:  # never let a password reach a log line through repr()
-        return (
-            f"CreateGroup(request_id={self.request_id}, group_name={self.group_name!r}, name={self.name!r})"
-        )
+        return f"CreateGroup(request_id={self.request_id}, group_name={self.group_name!r}, name={self.name!r})"
 
 
 @dataclass(frozen=True, slots=True)
