@@ -112,11 +112,15 @@ class PlainProcess:
         assert got == list(lines), self.describe()
 
     def expect_end(self, timeout: float = TIMEOUT) -> int:
-        """Stdout ends with no further line; return the exit status."""
+        """Stdout ends with no further line and stderr holds no traceback; return the exit status."""
         raw_line = self._queue.get(timeout=timeout)
         assert raw_line is None, f"unexpected line {raw_line!r}; {self.describe()}"
         self._queue.put(None)
-        return self.process.wait(timeout)
+        status = self.process.wait(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
+        assert b"Traceback" not in self.stderr, self.describe()
+        return status
 
     def describe(self) -> str:
         """Everything read so far and stderr, for assertion messages."""
