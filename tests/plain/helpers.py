@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -188,9 +189,11 @@ class RawPeer:
         return self._received.pop(0)
 
     def read_until_closed(self) -> None:
-        """Discard frames until the server closes the connection."""
-        while self.sock.recv(65536):
-            pass
+        """Discard frames until the server closes the connection (a reset counts: it closed with
+        our later frames unread)."""
+        with contextlib.suppress(ConnectionResetError):
+            while self.sock.recv(65536):
+                pass
 
     def close(self) -> None:
         """Close the socket."""

@@ -80,6 +80,18 @@ def test_two_clients_talk_and_see_each_other_come_and_go(
     assert alice.expect_end() == 0
 
 
+def test_a_joiner_sees_the_recent_history_as_messages(
+    server_address: tuple[str, int], start_plain: PlainFactory
+) -> None:
+    alice = start_plain(server_address)
+    group_id = create_group(alice, "Alice", "Lobby", "pw")
+    alice.send("said before Bob came")
+    alice.expect("Alice: said before Bob came")
+    bob = start_plain(server_address)
+    join_group(bob, "Bob", group_id, "pw")
+    bob.expect("Alice: said before Bob came")  # replayed by the server right after the join
+
+
 def test_end_of_input_in_a_chat_leaves_it(server_address: tuple[str, int], start_plain: PlainFactory) -> None:
     alice = start_plain(server_address)
     group_id = create_group(alice, "Alice", "Lobby", "pw")
