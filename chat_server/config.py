@@ -26,3 +26,12 @@ class ServerConfig:
     # Connections accepted per readiness event, so an accept storm cannot stall the loop.
     accepts_per_turn: int = 64
     server_label: str = "groupchat/0.1.0"
+    # Where groups and messages live: "memory:" or "sqlite:///PATH"; None means the default SQLite file
+    # under the user's data directory.
+    store_url: str | None = None
+    # SQLite synchronous mode: "normal" survives a crash of this process, "full" also a power loss.
+    sync: str = "normal"
+    # Messages replayed to a joiner without since_seq (weechat's logger backlog is 20, gomuks fetches 50).
+    history_on_join: int = 50
+    # Most messages replayed to a joiner that says what it has seen; older gaps are paged with fetch_history.
+    catch_up_limit: int = 1000

@@ -1,21 +1,24 @@
-"""ChatCore: what the server does with each event. Pure: no sockets, no clock, no hashing here.
+"""ChatCore: what the server does with each event. No sockets, no clock, no hashing here.
 
 The loop feeds it decoded events with the current time and carries out the actions it returns:
 frames to send, and password work to run off the loop whose result comes back through
-:meth:`ChatCore.finish_create` or :meth:`ChatCore.finish_join`.
+:meth:`ChatCore.finish_create` or :meth:`ChatCore.finish_join`. Once per loop turn the loop calls
+:meth:`ChatCore.commit`, which stores the turn's messages and only then acknowledges and fans them out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
+from chat_server.message_log import MessageLog
+from chat_server.outgoing import Action, HashPassword, Outgoing, VerifyPassword
+from chat_server.store import Store, StoreError
 from shared import (
     PROTOCOL_VERSION,
     CreateGroup,
     Error,
     Event,
+    FetchHistory,
     GroupCreated,
     GroupJoined,
     GroupLeft,
@@ -24,44 +27,17 @@ from shared import (
     LeaveGroup,
     MemberJoined,
     MemberLeft,
-    MessageAccepted,
-    MessagePosted,
     Ping,
     Pong,
     SendMessage,
     Welcome,
+    fields,
     limits,
 )
 
+__all__ = ["Action", "ChatCore", "HashPassword", "Outgoing", "VerifyPassword"]
+
 BAD_CREDENTIALS = "wrong group ID or password"
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """Send ``event`` to every connection in ``recipients`` (encoded once for all of them)."""
-
-    recipients: tuple[ClientId, ...]
-    event: Event
-
-
-@dataclass(frozen=True, slots=True)
-class HashPassword:
-    """Hash the password of ``request`` off the loop, then call ``finish_create`` with the hash."""
-
-    client_id: ClientId
-    request: CreateGroup
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyPassword:
-    """Check the password of ``request`` against ``stored_hash`` off the loop, then ``finish_join``."""
-
-    client_id: ClientId
-    request: JoinGroup
-    stored_hash: str
-
-
-Action = Outgoing | HashPassword | VerifyPassword
 
 
 def _error(client_id: ClientId, request_id: int, code: str, message: str) -> list[Action]:
@@ -69,11 +45,14 @@ def _error(client_id: ClientId, request_id: int, code: str, message: str) -> lis
 
 
 class ChatCore:
-    """Groups, members and message routing for one server."""
+    """Groups, members and message routing for one server, over a :class:`Store`."""
 
-    def __init__(self, config: ServerConfig, decoy_hash: str) -> None:
+    def __init__(self, config: ServerConfig, store: Store, decoy_hash: str) -> None:
         self.config = config
         self.groups = GroupDirectory()
+        for record in store.load_groups():
+            self.groups.add(Group(record.group_id, record.name, record.password_hash, record.last_seq))
+        self.log = MessageLog(store, self.groups, config.max_frame_size)
         self._decoy_hash = decoy_hash
         self._connected: set[ClientId] = set()
 
@@ -88,14 +67,16 @@ class ChatCore:
             actions += self._leave(group, client_id)
         return actions
 
+    def commit(self) -> list[Action]:
+        """Store this turn's messages; then their acknowledgements and fan-out."""
+        return self.log.commit()
+
     def handle(self, client_id: ClientId, event: Event, now: float) -> list[Action]:
         """The actions for one event a client sent; ``now`` is Unix time in seconds."""
         match event:
             case Hello():
-                welcome = Welcome(
-                    event.request_id, PROTOCOL_VERSION, self.config.server_label, self.config.max_frame_size
-                )
-                return [Outgoing((client_id,), welcome)]
+                label, frame = self.config.server_label, self.config.max_frame_size
+                return [Outgoing((client_id,), Welcome(event.request_id, PROTOCOL_VERSION, label, frame))]
             case CreateGroup():
                 return self._create(client_id, event)
             case JoinGroup():
@@ -104,30 +85,45 @@ class ChatCore:
                 return self._leave_request(client_id, event)
             case SendMessage():
                 return self._post(client_id, event, now)
+            case FetchHistory():
+                return self._page(client_id, event)
             case Ping():
                 return [Outgoing((client_id,), Pong(event.nonce))]
             case _:
                 return []  # Pong: liveness is tracked by the loop
 
+    def _member_group(self, client_id: ClientId, request_id: int, group_id: int) -> Group | list[Action]:
+        group = self.groups.get(group_id)
+        if group is None or client_id not in group.members:
+            return _error(client_id, request_id, "not_member", f"you are not in group {group_id}")
+        return group
+
+    # --- create ------------------------------------------------------------------------------------
+
     def _create(self, client_id: ClientId, request: CreateGroup) -> list[Action]:
         if self.groups.name_taken(request.group_name):
-            return _error(
-                client_id,
-                request.request_id,
-                "group_name_taken",
-                f"a group named {request.group_name!r} already exists",
-            )
+            message = f"a group named {request.group_name!r} already exists"
+            return _error(client_id, request.request_id, "group_name_taken", message)
         return [HashPassword(client_id, request)]
 
-    def finish_create(self, client_id: ClientId, request: CreateGroup, password_hash: str) -> list[Action]:
-        """The password of a CreateGroup is hashed: create the group (if still possible)."""
+    def finish_create(self, client_id: ClientId, request: CreateGroup, password_hash: str, now: float) -> list[Action]:
+        """The password of a CreateGroup is hashed: store the group (if still possible), then reply."""
         if client_id not in self._connected:
             return []
         if self.groups.name_taken(request.group_name):  # another create won the race while we hashed
             return self._create(client_id, request)
-        group = self.groups.create(request.group_name, password_hash)
+        key = fields.group_name_key(request.group_name)
+        try:
+            group_id = self.log.store.create_group(request.group_name, key, password_hash, int(now * 1000))
+        except StoreError as exc:
+            return _error(client_id, request.request_id, "internal", f"the group could not be stored: {exc}")
+        group = Group(group_id, request.group_name, password_hash)
+        self.groups.add(group)
         self.groups.add_member(group, client_id, request.name)
-        return [Outgoing((client_id,), GroupCreated(request.request_id, group.group_id, group.name, request.name))]
+        reply = GroupCreated(request.request_id, group.group_id, group.name, request.name)
+        return [Outgoing((client_id,), reply)]
+
+    # --- join and leave ------------------------------------------------------------------------------
 
     def _join(self, client_id: ClientId, request: JoinGroup) -> list[Action]:
         group = self.groups.get(request.group_id)
@@ -140,18 +136,14 @@ class ChatCore:
         if client_id in group.members:
             return _error(client_id, request.request_id, "already_member", f"you are already in group {group.group_id}")
         if group.name_in_use(request.name):
-            return _error(
-                client_id,
-                request.request_id,
-                "name_taken",
-                f"someone in this group is already called {request.name!r}",
-            )
+            message = f"someone in this group is already called {request.name!r}"
+            return _error(client_id, request.request_id, "name_taken", message)
         if len(group.members) >= limits.MAX_MEMBERS_IN_FRAME:
             return _error(client_id, request.request_id, "group_full", "this group is full")
         return []
 
     def finish_join(self, client_id: ClientId, request: JoinGroup, password_ok: bool) -> list[Action]:
-        """The password of a JoinGroup is checked: admit the member (if still possible)."""
+        """The password of a JoinGroup is checked: admit the member (if still possible) and replay history."""
         if client_id not in self._connected:
             return []
         group = self.groups.get(request.group_id)
@@ -160,19 +152,28 @@ class ChatCore:
         refusal = self._join_refusal(group, client_id, request)
         if refusal:
             return refusal
+        # Commit what is pending first, so the replay (from the store) and the live messages that
+        # follow meet exactly at group.last_seq: no gap, no duplicate.
+        actions = self.commit()
         others = group.others(client_id)
         self.groups.add_member(group, client_id, request.name)
-        joined = GroupJoined(request.request_id, group.group_id, group.name, request.name, group.member_names())
-        return [Outgoing((client_id,), joined), Outgoing(others, MemberJoined(group.group_id, request.name))]
+        joined = GroupJoined(
+            request.request_id, group.group_id, group.name, request.name, group.member_names(), group.last_seq
+        )
+        actions.append(Outgoing((client_id,), joined))
+        replay = self.log.replay(group, request.since_seq, self._replay_limit(request))
+        actions += [Outgoing((client_id,), posted) for posted in replay]
+        actions.append(Outgoing(others, MemberJoined(group.group_id, request.name)))
+        return actions
+
+    def _replay_limit(self, request: JoinGroup) -> int:
+        return self.config.history_on_join if request.since_seq is None else self.config.catch_up_limit
 
     def _leave_request(self, client_id: ClientId, request: LeaveGroup) -> list[Action]:
-        group = self.groups.get(request.group_id)
-        if group is None or client_id not in group.members:
-            return _error(client_id, request.request_id, "not_member", f"you are not in group {request.group_id}")
-        return [
-            Outgoing((client_id,), GroupLeft(request.request_id, group.group_id)),
-            *self._leave(group, client_id),
-        ]
+        group = self._member_group(client_id, request.request_id, request.group_id)
+        if isinstance(group, list):
+            return group
+        return [Outgoing((client_id,), GroupLeft(request.request_id, group.group_id)), *self._leave(group, client_id)]
 
     def _leave(self, group: Group, client_id: ClientId) -> list[Action]:
         name = self.groups.remove_member(group, client_id)
@@ -180,13 +181,19 @@ class ChatCore:
             return []
         return [Outgoing(tuple(group.members), MemberLeft(group.group_id, name))]
 
+    # --- messages and history ------------------------------------------------------------------------
+
     def _post(self, client_id: ClientId, request: SendMessage, now: float) -> list[Action]:
-        group = self.groups.get(request.group_id)
-        if group is None or client_id not in group.members:
-            return _error(client_id, request.request_id, "not_member", f"you are not in group {request.group_id}")
-        seq, ts = group.next_seq(), int(now * 1000)
-        posted = MessagePosted(group.group_id, seq, ts, group.members[client_id], request.text)
-        return [
-            Outgoing((client_id,), MessageAccepted(request.request_id, group.group_id, seq, ts)),
-            Outgoing(group.others(client_id), posted),
-        ]
+        group = self._member_group(client_id, request.request_id, request.group_id)
+        if isinstance(group, list):
+            return group
+        self.log.post(group, client_id, request, int(now * 1000))
+        return []  # acknowledged by commit(), after the message is stored
+
+    def _page(self, client_id: ClientId, request: FetchHistory) -> list[Action]:
+        group = self._member_group(client_id, request.request_id, request.group_id)
+        if isinstance(group, list):
+            return group
+        actions = self.commit()  # a page may reach into this turn's messages
+        page = self.log.page(group, request.request_id, request.before_seq, request.limit)
+        return [*actions, Outgoing((client_id,), page)]

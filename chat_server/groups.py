@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from shared import fields
 
 ClientId = int
+# Client message ids remembered per group, so a resend right after a reconnect is answered from
+# memory; older ones are looked up in the store.
+RECENT_CLIENT_IDS = 1024
 
 
 @dataclass(slots=True)
@@ -16,8 +20,9 @@ class Group:
     group_id: int
     name: str
     password_hash: str
-    members: dict[ClientId, str] = field(default_factory=dict)
     last_seq: int = 0
+    members: dict[ClientId, str] = field(default_factory=dict)
+    recent_client_ids: OrderedDict[tuple[str, str], tuple[int, int]] = field(default_factory=OrderedDict)
 
     def name_in_use(self, name: str) -> bool:
         key = fields.name_key(name)
@@ -34,6 +39,11 @@ class Group:
         self.last_seq += 1
         return self.last_seq
 
+    def remember_client_id(self, sender: str, client_msg_id: str, seq: int, ts: int) -> None:
+        self.recent_client_ids[(sender, client_msg_id)] = (seq, ts)
+        if len(self.recent_client_ids) > RECENT_CLIENT_IDS:
+            self.recent_client_ids.popitem(last=False)
+
 
 class GroupDirectory:
     """All groups, by id and by case-folded name, plus which groups each connection is in."""
@@ -42,7 +52,6 @@ class GroupDirectory:
         self._by_id: dict[int, Group] = {}
         self._id_by_name: dict[str, int] = {}
         self._memberships: dict[ClientId, set[int]] = {}
-        self._last_id = 0
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -53,13 +62,10 @@ class GroupDirectory:
     def name_taken(self, name: str) -> bool:
         return fields.group_name_key(name) in self._id_by_name
 
-    def create(self, name: str, password_hash: str) -> Group:
-        """A new group with the next id; the caller checked :meth:`name_taken`."""
-        self._last_id += 1
-        group = Group(self._last_id, name, password_hash)
+    def add(self, group: Group) -> None:
+        """Register a group (new, or loaded from the store)."""
         self._by_id[group.group_id] = group
-        self._id_by_name[fields.group_name_key(name)] = group.group_id
-        return group
+        self._id_by_name[fields.group_name_key(group.name)] = group.group_id
 
     def add_member(self, group: Group, client_id: ClientId, name: str) -> None:
         group.members[client_id] = name

@@ -16,6 +16,7 @@ from chat_server import auth
 from chat_server.client import Client
 from chat_server.config import ServerConfig
 from chat_server.core import Action, ChatCore, HashPassword, Outgoing, VerifyPassword
+from chat_server.store import default_store_url, open_store
 from shared import Error, Event, LocalProtocolError, ProtocolError, ServerClosing, encode
 
 log = logging.getLogger("chat_server")
@@ -34,7 +35,10 @@ class ChatServer:
     def __init__(self, config: ServerConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self._clock = clock
-        self.core = ChatCore(config, auth.decoy_hash())
+        store_url = config.store_url or default_store_url()
+        self.store = open_store(store_url, sync=config.sync)
+        log.info("store: %s (sync=%s)", store_url, config.sync)
+        self.core = ChatCore(config, self.store, auth.decoy_hash())
         self._selector = selectors.DefaultSelector()
         self._listener: socket.socket | None = None
         self._clients: dict[int, Client] = {}
@@ -93,6 +97,8 @@ class ChatServer:
                     self._pending.add(client)
                 if mask & selectors.EVENT_READ and client.closing is None:
                     self._read(client)
+        # Group commit: everything posted this turn is stored in one transaction, then acknowledged.
+        self._carry_out(self.core.commit())
         self._flush_pending()
 
     # --- accepting -------------------------------------------------------------------------------
@@ -213,7 +219,7 @@ class ChatServer:
                 continue
             if isinstance(action, HashPassword):
                 assert isinstance(result, str)
-                self._carry_out(self.core.finish_create(action.client_id, action.request, result))
+                self._carry_out(self.core.finish_create(action.client_id, action.request, result, self._clock()))
             else:
                 self._carry_out(self.core.finish_join(action.client_id, action.request, bool(result)))
 
@@ -293,6 +299,7 @@ class ChatServer:
         for client in list(self._clients.values()):
             self._drop(client, "server shut down")
         self._auth_pool.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
         self._selector.close()
         self._waker_r.close()
         self._waker_w.close()

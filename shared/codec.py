@@ -14,7 +14,7 @@ from shared.framing import frame
 _WIRE_NAME = {"request_id": "id"}  # attribute -> wire key; every other field keeps its name
 _BY_TYPE: dict[str, type[events.Event]] = {cls.TYPE: cls for cls in (*events.CLIENT_EVENTS, *events.SERVER_EVENTS)}
 _MAX_MAP_KEYS = 8  # no frame has more fields; refusing more bounds hostile maps early
-_MAX_DEPTH = 3  # frame map -> members array -> name; anything deeper is not ours
+_MAX_DEPTH = 4  # frame map -> messages array -> entry array -> value; anything deeper is not ours
 
 
 def _fields(cls: type[events.Event]) -> tuple[dataclasses.Field[Any], ...]:

@@ -7,9 +7,10 @@ the server's answer to a request carries the same id. Server notifications are p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from shared import fields, limits
+from shared.errors import InvalidField
 
 
 def _normalise(event: object, name: str, value: object) -> None:
@@ -77,12 +78,14 @@ class JoinGroup(Request):
     group_id: int
     password: str
     name: str
+    since_seq: int | None = None  # "I have seen up to here": send what came after, not the last N
 
     def __post_init__(self) -> None:
         Request.__post_init__(self)
         fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
         fields.password(self.password)
         _normalise(self, "name", fields.display_name(self.name))
+        fields.optional_uint(self.since_seq, "since_seq", limits.MAX_GROUP_ID)
 
     def __repr__(self) -> str:
         return f"JoinGroup(request_id={self.request_id}, group_id={self.group_id}, name={self.name!r})"
@@ -107,11 +110,31 @@ class SendMessage(Request):
     TYPE: ClassVar[str] = "send_message"
     group_id: int
     text: str
+    client_msg_id: str | None = None  # makes a resend after a reconnect idempotent
 
     def __post_init__(self) -> None:
         Request.__post_init__(self)
         fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
         _normalise(self, "text", fields.message_text(self.text))
+        if self.client_msg_id is not None:
+            fields.token(self.client_msg_id, "client_msg_id")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchHistory(Request):
+    """Ask for up to ``limit`` messages of a group you are in with seq below ``before_seq``, newest last."""
+
+    TYPE: ClassVar[str] = "fetch_history"
+    group_id: int
+    before_seq: int
+    limit: int = limits.MAX_HISTORY_PAGE
+
+    def __post_init__(self) -> None:
+        Request.__post_init__(self)
+        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
+        fields.uint(self.before_seq, "before_seq", limits.MAX_GROUP_ID)
+        if not fields.uint(self.limit, "limit", limits.MAX_HISTORY_PAGE) >= 1:
+            raise InvalidField(f"limit must be between 1 and {limits.MAX_HISTORY_PAGE}")
 
 
 # --- either direction -------------------------------------------------------------------------
@@ -186,6 +209,7 @@ class GroupJoined(Event):
     group_name: str
     name: str
     members: tuple[str, ...]
+    last_seq: int = 0  # the group's newest seq when you joined: replayed history ends here
 
     def __post_init__(self) -> None:
         fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
@@ -193,6 +217,48 @@ class GroupJoined(Event):
         fields.group_name(self.group_name)
         fields.display_name(self.name)
         _normalise(self, "members", fields.name_list(self.members))
+        fields.uint(self.last_seq, "last_seq", limits.MAX_GROUP_ID)
+
+
+class HistoryEntry(NamedTuple):
+    """One stored message, as it travels inside a ``history_page`` (a 4-element array on the wire)."""
+
+    seq: int
+    ts: int
+    sender: str
+    text: str
+
+
+def _history_entry(value: object) -> HistoryEntry:
+    if not isinstance(value, (list, tuple)) or len(value) != len(HistoryEntry._fields):
+        raise InvalidField("each history message must be an array [seq, ts, sender, text]")
+    seq, ts, sender, text = value
+    return HistoryEntry(
+        fields.uint(seq, "seq", limits.MAX_GROUP_ID),
+        fields.uint(ts, "ts", limits.MAX_GROUP_ID),
+        fields.display_name(sender, "sender"),
+        fields.message_text(text),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage(Event):
+    """Answer to FetchHistory: messages in increasing seq; ``has_more`` if older ones exist."""
+
+    TYPE: ClassVar[str] = "history_page"
+    request_id: int
+    group_id: int
+    messages: tuple[HistoryEntry, ...]
+    has_more: bool
+
+    def __post_init__(self) -> None:
+        fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
+        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
+        if not isinstance(self.messages, (list, tuple)) or len(self.messages) > limits.MAX_HISTORY_PAGE:
+            raise InvalidField(f"messages must be an array of at most {limits.MAX_HISTORY_PAGE}")
+        _normalise(self, "messages", tuple(_history_entry(m) for m in self.messages))
+        if type(self.has_more) is not bool:
+            raise InvalidField("has_more must be a boolean")
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +365,16 @@ class Error(Event):
         fields.string(self.message, "message", limits.MAX_ERROR_MESSAGE_LENGTH)
 
 
-CLIENT_EVENTS: tuple[type[Event], ...] = (Hello, CreateGroup, JoinGroup, LeaveGroup, SendMessage, Ping, Pong)
+CLIENT_EVENTS: tuple[type[Event], ...] = (
+    Hello,
+    CreateGroup,
+    JoinGroup,
+    LeaveGroup,
+    SendMessage,
+    FetchHistory,
+    Ping,
+    Pong,
+)
 SERVER_EVENTS: tuple[type[Event], ...] = (
     Welcome,
     GroupCreated,
@@ -307,6 +382,7 @@ SERVER_EVENTS: tuple[type[Event], ...] = (
     GroupLeft,
     MessageAccepted,
     MessagePosted,
+    HistoryPage,
     MemberJoined,
     MemberLeft,
     ServerClosing,

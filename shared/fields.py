@@ -6,6 +6,7 @@ them to validate input as the user types, so the client and the server agree by 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from shared import limits
@@ -17,7 +18,7 @@ from shared.errors import InvalidField
 _NAME_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Cs", "Co"})
 # Message text may hold newlines and tabs and format characters (ZWJ emoji, RTL marks are real
 # text); raw controls are refused. Clients still sanitise what they display.
-_TEXT_ALLOWED_CONTROLS = frozenset("\n\t")
+_TEXT_FORBIDDEN_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Cc minus newline and tab
 
 
 def uint(value: object, field: str, maximum: int) -> int:
@@ -77,9 +78,16 @@ def message_text(value: object) -> str:
         raise InvalidField(f"text must be 1 to {limits.MAX_TEXT_LENGTH} characters long")
     if not text.strip():
         raise InvalidField("text must not be blank")
-    for ch in text:
-        if unicodedata.category(ch) == "Cc" and ch not in _TEXT_ALLOWED_CONTROLS:
-            raise InvalidField(f"text must not contain control character U+{ord(ch):04X}")
+    if match := _TEXT_FORBIDDEN_CONTROLS.search(text):
+        raise InvalidField(f"text must not contain control character U+{ord(match.group()):04X}")
+    return text
+
+
+def token(value: object, field: str) -> str:
+    """An opaque client-chosen identifier: 1..MAX_TOKEN_LENGTH printable ASCII characters."""
+    text = string(value, field, limits.MAX_TOKEN_LENGTH, min_length=1)
+    if not (text.isascii() and text.isprintable()):
+        raise InvalidField(f"{field} must be printable ASCII")
     return text
 
 

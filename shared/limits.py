@@ -43,3 +43,9 @@ MAX_MEMBERS_IN_FRAME = 1000
 MAX_HANDSHAKE_FRAME_SIZE = 1024
 """Before Welcome only Hello is legal and it is under 200 bytes; Redis limits unauthenticated bulk
 strings to 16 KiB and ejabberd pre-auth stanzas to 8 KiB, we can be much stricter."""
+
+MAX_TOKEN_LENGTH = 64
+"""Characters in a client-chosen message id (a UUID is 32-36)."""
+
+MAX_HISTORY_PAGE = 100
+"""Messages in one ``history_page``; the server also stops early so a page fits in one frame."""

@@ -19,7 +19,7 @@ class State(enum.Enum):
 
 
 _ALWAYS_SERVER = frozenset({ev.Error, ev.ServerClosing})
-_READY_CLIENT = frozenset({ev.CreateGroup, ev.JoinGroup, ev.LeaveGroup, ev.SendMessage, ev.Ping, ev.Pong})
+_READY_CLIENT = frozenset(ev.CLIENT_EVENTS) - {ev.Hello}
 _READY_SERVER = frozenset(ev.SERVER_EVENTS) - {ev.Welcome}
 
 # (who sends, current state) -> event types that sender may send. A client speaks first, once,

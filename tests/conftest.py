@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -64,10 +65,15 @@ class ServerProcess:
         return self.host, self.port
 
 
+def sqlite_url(path: Path) -> str:
+    """The ``--store`` URL of an SQLite file at an absolute ``path``."""
+    return f"sqlite:///{path.resolve()}"
+
+
 @pytest.fixture
-def server() -> Iterator[ServerProcess]:
-    """A started server process; stopped (SIGTERM, then SIGKILL) after the test."""
-    proc = ServerProcess()
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A started server process with a fresh SQLite file; stopped (SIGTERM, then SIGKILL) after the test."""
+    proc = ServerProcess(["--store", sqlite_url(tmp_path / "chat.db")])
     proc.start()
     try:
         yield proc

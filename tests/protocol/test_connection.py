@@ -15,11 +15,14 @@ from shared import (
     CreateGroup,
     Error,
     Event,
+    FetchHistory,
     FrameTooLarge,
     GroupCreated,
     GroupJoined,
     GroupLeft,
     Hello,
+    HistoryEntry,
+    HistoryPage,
     InvalidField,
     JoinGroup,
     LeaveGroup,
@@ -49,12 +52,18 @@ CLIENT_SAMPLES: list[Event] = [
     JoinGroup(3, 7, "pässwörd", "Bob"),
     LeaveGroup(4, 7),
     SendMessage(5, 7, "hello\nworld\t🙂"),
+    SendMessage(6, 7, "with an id", "3f1c9e7a-uuid"),
+    JoinGroup(7, 7, "pw", "Bob", since_seq=41),
+    FetchHistory(8, 7, before_seq=100, limit=20),
     Ping(9),
     Pong(10),
 ]
 SERVER_SAMPLES: list[Event] = [
     GroupCreated(2, 1, "team", "Alice"),
-    GroupJoined(3, 1, "team", "Bob", ("Alice", "Bob")),
+    GroupJoined(3, 1, "team", "Bob", ("Alice", "Bob"), 17),
+    HistoryPage(
+        6, 1, (HistoryEntry(1, 1795665680029, "Alice", "first"), HistoryEntry(2, 1795665680030, "B", "x")), True
+    ),
     GroupLeft(4, 1),
     MessageAccepted(5, 1, 1, 1795665680029),
     MessagePosted(1, 1, 1795665680029, "Alice", "hi [bold]there[/]"),
@@ -221,6 +230,11 @@ def test_connection_level_error_closes_the_client_side() -> None:
         lambda: JoinGroup(1, 1, "pw", "x" * 33),
         lambda: JoinGroup(1, 2**53, "pw", "A"),
         lambda: SendMessage(1, 1, "   "),
+        lambda: SendMessage(1, 1, "x", "bad id with \x00"),
+        lambda: SendMessage(1, 1, "x", "x" * 65),
+        lambda: FetchHistory(1, 1, 10, limit=0),
+        lambda: FetchHistory(1, 1, 10, limit=101),
+        lambda: HistoryPage(1, 1, ((1, 2, "a"),), False),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_fields_are_refused_on_construction(make: object) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chat_server.config import ServerConfig
 from chat_server.core import Action, ChatCore, HashPassword, Outgoing, VerifyPassword
+from chat_server.store import MemoryStore
 from shared import (
     CreateGroup,
     Error,
@@ -28,7 +29,7 @@ def sends(actions: list[Action]) -> list[tuple[tuple[int, ...], Event]]:
 
 
 def make_core(*clients: int) -> ChatCore:
-    core = ChatCore(ServerConfig(), decoy_hash="decoy")
+    core = ChatCore(ServerConfig(), MemoryStore(), decoy_hash="decoy")
     for cid in clients:
         core.connect(cid)
     return core
@@ -38,7 +39,7 @@ def create(core: ChatCore, cid: int, group: str = "team", name: str = "Alice") -
     request = CreateGroup(1, group, "pw", name)
     [job] = core.handle(cid, request, NOW)
     assert job == HashPassword(cid, request)
-    [(to, created)] = sends(core.finish_create(cid, request, "hash-of-pw"))
+    [(to, created)] = sends(core.finish_create(cid, request, "hash-of-pw", NOW))
     assert to == (cid,)
     assert isinstance(created, GroupCreated)
     return created
@@ -77,7 +78,7 @@ def test_join_verifies_against_the_stored_hash_and_announces_the_newcomer() -> N
     assert isinstance(job, VerifyPassword)
     assert job.stored_hash == "hash-of-pw"
     out = sends(core.finish_join(2, job.request, True))
-    assert out == [((2,), GroupJoined(2, 1, "team", "Bob", ("Alice", "Bob"))), ((1,), MemberJoined(1, "Bob"))]
+    assert out == [((2,), GroupJoined(2, 1, "team", "Bob", ("Alice", "Bob"), 0)), ((1,), MemberJoined(1, "Bob"))]
 
 
 def test_unknown_group_is_checked_against_the_decoy_and_refused_like_a_wrong_password() -> None:
@@ -112,10 +113,12 @@ def test_message_is_acknowledged_to_the_sender_and_posted_to_the_others_only() -
     create(core, 1)
     join(core, 2, 1, "Bob")
     join(core, 3, 1, "Carol")
-    out = sends(core.handle(2, SendMessage(7, 1, "hi all"), NOW))
+    assert core.handle(2, SendMessage(7, 1, "hi all"), NOW) == []  # nothing before the commit
+    out = sends(core.commit())
     ts = int(NOW * 1000)
     assert out == [((2,), MessageAccepted(7, 1, 1, ts)), ((1, 3), MessagePosted(1, 1, ts, "Bob", "hi all"))]
-    second = sends(core.handle(1, SendMessage(8, 1, "again"), NOW + 1))
+    core.handle(1, SendMessage(8, 1, "again"), NOW + 1)
+    second = sends(core.commit())
     assert second[0][1] == MessageAccepted(8, 1, 2, ts + 1000)
 
 
@@ -154,7 +157,7 @@ def test_results_for_a_client_that_left_while_hashing_are_dropped() -> None:
     request = CreateGroup(1, "team", "pw", "Alice")
     core.handle(1, request, NOW)
     core.disconnect(1)
-    assert core.finish_create(1, request, "hash") == []
+    assert core.finish_create(1, request, "hash", NOW) == []
     assert len(core.groups) == 0
 
 
@@ -163,7 +166,7 @@ def test_create_race_lost_while_hashing_is_refused() -> None:
     first, second = CreateGroup(1, "team", "pw", "A"), CreateGroup(1, "Team", "pw", "B")
     core.handle(1, first, NOW)
     core.handle(2, second, NOW)
-    core.finish_create(1, first, "h1")
-    [(_, error)] = sends(core.finish_create(2, second, "h2"))
+    core.finish_create(1, first, "h1", NOW)
+    [(_, error)] = sends(core.finish_create(2, second, "h2", NOW))
     assert isinstance(error, Error)
     assert error.code == "group_name_taken"
