@@ -10,7 +10,16 @@ from chat_server.store.base import GroupRecord, Store, StoredMessage, StoreError
 from chat_server.store.memory import MemoryStore
 from chat_server.store.sqlite import SqliteStore
 
-__all__ = ["GroupRecord", "MemoryStore", "Store", "StoreError", "StoredMessage", "default_store_url", "open_store"]
+__all__ = [
+    "GroupRecord",
+    "MemoryStore",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "StoredMessage",
+    "default_store_url",
+    "open_store",
+]
 
 
 def default_store_url() -> str:

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import threading
 import uuid
+from functools import partial
 from pathlib import Path
 
 from chat_server.auth import hash_password
@@ -37,7 +38,9 @@ def send_until_dead(address: tuple[str, int], name: str, acked: dict[str, int], 
         client.join(1, "pw", name)
         while True:
             msg_id = uuid.uuid4().hex
-            reply = client.request(lambda rid, m=msg_id: SendMessage(rid, 1, f"{name} {m}", m), MessageAccepted)
+            reply = client.request(
+                partial(SendMessage, group_id=1, text=f"{name} {msg_id}", client_msg_id=msg_id), MessageAccepted
+            )
             with lock:
                 acked[msg_id] = reply.seq
     except (OSError, ConnectionError, TimeoutError):
@@ -103,7 +106,7 @@ def test_join_after_restart_replays_history_then_goes_live(tmp_path: Path) -> No
     alice = RawClient(server.address)
     alice.create("team", "pw", "Alice")
     for i in range(60):
-        alice.request(lambda rid, i=i: SendMessage(rid, 1, f"m{i}"), MessageAccepted)
+        alice.request(partial(SendMessage, group_id=1, text=f"m{i}"), MessageAccepted)
     assert server.stop() == 0
     server = start(db)
     try:
@@ -149,7 +152,7 @@ def test_paging_returns_exactly_the_requested_range(server: ServerProcess) -> No
     alice = RawClient(server.address)
     alice.create("team", "pw", "Alice")
     for i in range(1, 131):
-        alice.request(lambda rid, i=i: SendMessage(rid, 1, f"m{i}"), MessageAccepted)
+        alice.request(partial(SendMessage, group_id=1, text=f"m{i}"), MessageAccepted)
     page = alice.request(lambda rid: FetchHistory(rid, 1, before_seq=101, limit=30), HistoryPage)
     assert [e.seq for e in page.messages] == list(range(71, 101))
     assert [e.text for e in page.messages][:2] == ["m71", "m72"]
