@@ -92,9 +92,8 @@ class ChatApp(App[int]):
         self.notify(f"Disconnected: {message.reason}", severity="error", markup=False)
         while len(self.screen_stack) > 2:  # [default screen, base screen, overlays...]
             await self.pop_screen()
-        connect = ConnectScreen(self.host, self.port, self.you, focus_connect=True)
-        await self.switch_screen(connect)
-        connect.set_status(f"Disconnected: {message.reason}", error=True)
+        status = f"Disconnected: {message.reason}"
+        await self.switch_screen(ConnectScreen(self.host, self.port, self.you, focus_connect=True, status=status))
 
     @on(HomeScreen.GroupEntered)
     def _group_entered(self, message: HomeScreen.GroupEntered) -> None:

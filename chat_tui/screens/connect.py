@@ -32,10 +32,11 @@ class ConnectScreen(Screen[None]):
             self.port = port
             self.name = name
 
-    def __init__(self, host: str, port: int, name: str, *, focus_connect: bool = False) -> None:
+    def __init__(self, host: str, port: int, name: str, *, focus_connect: bool = False, status: str = "") -> None:
         super().__init__()
         self._defaults = (host, str(port), name)
         self._focus_connect = focus_connect
+        self._status = status
 
     def compose(self) -> ComposeResult:
         """The form, centred in a bordered box."""
@@ -47,7 +48,8 @@ class ConnectScreen(Screen[None]):
             yield Label("Port")
             yield form.field(form.port, id="port", placeholder="7030", value=port)
             yield Label("Your name")
-            yield form.field(fields.display_name, id="name", placeholder="e.g. Alice", value=name)
+            check_name = form.both(form.non_blank("name"), fields.display_name)
+            yield form.field(check_name, id="name", placeholder="e.g. Alice", value=name)
             yield Label("", id="error", classes="error", markup=False)
             yield Label("", id="status", classes="status", markup=False)
             yield Button("Connect", id="connect", variant="primary")
@@ -55,6 +57,8 @@ class ConnectScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """With every field filled in (from flags), start on Connect so a lone Enter connects."""
+        if self._status:
+            self.set_status(self._status, error=True)
         if self._focus_connect:
             self.query_one("#connect", Button).focus()
 

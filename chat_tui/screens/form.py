@@ -66,6 +66,16 @@ def non_blank(label: str) -> FieldCheck:
     return check
 
 
+def both(first: FieldCheck, second: FieldCheck) -> FieldCheck:
+    """A check that runs ``first`` then ``second`` (e.g. a clear "empty" message before the rest)."""
+
+    def check(value: str) -> object:
+        first(value)
+        return second(value)
+
+    return check
+
+
 def field(check: FieldCheck, *, id: str, placeholder: str, value: str = "", password: bool = False) -> Input:
     """An Input validated by ``check`` on every change."""
     return Input(

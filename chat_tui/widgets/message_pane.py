@@ -160,14 +160,20 @@ class MessagePane(ScrollView, can_focus=True):
     @property
     def row_count(self) -> int:
         """Rows of the whole scrollback at the current width."""
+        self._ensure_layout()
         return self.virtual_size.height
+
+    def _ensure_layout(self) -> int:
+        """Lay records out for the current width if it changed; returns the width."""
+        width = self.scrollable_content_region.width
+        if width != self._layout_width:
+            self._relayout(width)
+        return width
 
     def render_row(self, row: int) -> Strip:
         """Render row ``row`` of the whole scrollback (0 is the oldest) at the current width."""
-        width = self.scrollable_content_region.width
+        width = self._ensure_layout()
         base = self.rich_style
-        if width != self._layout_width:
-            self._relayout(width)
         if not self._starts or row >= self._starts[-1] + self._heights[-1]:
             return Strip.blank(width, base)
         index = bisect_right(self._starts, row) - 1

@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Label
 
 from chat_tui.app import ChatApp
+from chat_tui.screens import ChatScreen, CreateDialog, HomeScreen, JoinDialog
 from chat_tui.widgets import MessagePane
 
 FIXED_NOW = 1_700_000_000.0
@@ -47,3 +48,42 @@ async def fill(pilot: Pilot[int], selector: str, text: str) -> None:
     widget.focus()
     widget.value = ""
     await pilot.press(*text)
+
+
+async def connect(pilot: Pilot[int]) -> None:
+    """From the connect screen (prefilled by the app's arguments), connect and reach home."""
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, HomeScreen))
+
+
+async def create_group(pilot: Pilot[int], group_name: str, password: str) -> ChatScreen:
+    """From home: ``c``, fill the create dialog with Tab between fields, Enter; returns the chat."""
+    await pilot.press("c")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CreateDialog))
+    await pilot.press(*group_name, "tab", *password, "tab", *password, "enter")
+    return await chat_screen(pilot)
+
+
+async def chat_screen(pilot: Pilot[int]) -> ChatScreen:
+    """Wait until the chat screen is up and laid out, and return it."""
+
+    def ready() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, ChatScreen) and screen.is_mounted and screen.pane.size.width > 0
+
+    await wait_until(pilot, ready)
+    chat = pilot.app.screen
+    assert isinstance(chat, ChatScreen)
+    return chat
+
+
+async def join_group(pilot: Pilot[int], group_id: int, password: str) -> None:
+    """From home: ``j``, fill the join dialog, Enter (the dialog may stay open on a refusal)."""
+    await pilot.press("j")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, JoinDialog))
+    await pilot.press(*str(group_id), "tab", *password, "enter")
+
+
+async def say(pilot: Pilot[int], text: str) -> None:
+    """Type ``text`` into the chat composer and press Enter."""
+    await pilot.press(*text, "enter")
