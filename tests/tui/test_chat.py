@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from chat_tui.net import ServerLink
 from chat_tui.screens import ChatScreen, ConnectScreen, HomeScreen
 from chat_tui.widgets import MemberList, MessagePane
@@ -105,7 +107,7 @@ async def test_peer_markup_and_escapes_appear_literally(server_address: tuple[st
             group_id = chat.group_id
             await peer.request(lambda rid: JoinGroup(rid, group_id, "pw", "[b]Mallory[/b]"))
             for text in HOSTILE:
-                await peer.request(lambda rid, text=text: SendMessage(rid, group_id, text))
+                await peer.request(partial(SendMessage, group_id=group_id, text=text))
             pane = chat.query_one(MessagePane)
             await wait_until(pilot, lambda: "mark" in pane_text(pane))
             shown = pane_text(pane)
