@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Footer, Input, Label
 
 from chat_tui.net import LinkError, RequestRefused, ServerLink
 from chat_tui.screens import form
@@ -32,7 +32,7 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
     REPLY: ClassVar[type[Event]] = Event
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, link: ServerLink, name: str) -> None:
+    def __init__(self, link: ServerLink | None, name: str) -> None:
         super().__init__()
         self.link = link
         self.you = name
@@ -58,6 +58,8 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
             with Horizontal(classes="buttons"):
                 yield Button(self.SUBMIT_LABEL, id="submit", variant="primary")
                 yield Button("Cancel", id="cancel")
+            yield Label("Tab: next field · Enter: submit · Esc: cancel", classes="hint")
+        yield Footer()
 
     @property
     def inputs(self) -> list[Input]:
@@ -95,6 +97,10 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
         self.dismiss(None)
 
     async def _send(self, make: Callable[[int], Request]) -> None:
+        if self.link is None:
+            self.show_error("Not connected to a server.")
+            self.query_one("#submit", Button).disabled = False
+            return
         try:
             reply = await self.link.request(make)
         except RequestRefused as exc:

@@ -21,7 +21,11 @@ from shared import GroupCreated, GroupJoined
 
 
 class HomeScreen(Screen[None]):
-    """Three choices; ``j``, ``c`` and ``q`` are their keys."""
+    """Three choices; ``j``, ``c`` and ``q`` are their keys.
+
+    ``link`` is None only when the screen is shown without a network (snapshot tests); the dialogs then
+    say "not connected" on submit.
+    """
 
     AUTO_FOCUS = "#join"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -37,7 +41,7 @@ class HomeScreen(Screen[None]):
             super().__init__()
             self.reply = reply
 
-    def __init__(self, link: ServerLink, name: str, server: str) -> None:
+    def __init__(self, link: ServerLink | None, name: str, server: str) -> None:
         super().__init__()
         self.link = link
         self.you = name
