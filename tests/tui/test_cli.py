@@ -1,0 +1,47 @@
+"""The chat-tui command line: flags, --version, --help and the --plain hand-off."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from chat_tui.cli import build_parser, main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == "chat-tui 0.1.0"
+
+
+def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for flag in ("--host", "--port", "--name", "--plain", "--version"):
+        assert flag in out
+
+
+def test_defaults_and_flags() -> None:
+    args = build_parser().parse_args([])
+    assert (args.host, args.port, args.name, args.plain) == ("127.0.0.1", 7030, "", False)
+    args = build_parser().parse_args(["--host", "::1", "--port", "9", "--name", "Bob", "--plain"])
+    assert (args.host, args.port, args.name, args.plain) == ("::1", 9, "Bob", True)
+
+
+def test_plain_runs_the_line_client_and_returns_its_status(server_address: tuple[str, int]) -> None:
+    host, port = server_address
+    command = [sys.executable, "-m", "chat_tui", "--plain", "--host", host, "--port", str(port)]
+    result = subprocess.run(command, input="3\n", capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plain_against_a_closed_port_fails_cleanly() -> None:
+    command = [sys.executable, "-m", "chat_tui", "--plain", "--port", "1"]
+    result = subprocess.run(command, input="", capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
