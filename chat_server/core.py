@@ -157,6 +157,8 @@ class ChatCore:
         actions = self.commit()
         others = group.others(client_id)
         self.groups.add_member(group, client_id, request.name)
+        if request.since_seq is not None:
+            group.resuming.add(client_id)
         joined = GroupJoined(
             request.request_id, group.group_id, group.name, request.name, group.member_names(), group.last_seq
         )

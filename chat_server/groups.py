@@ -23,6 +23,9 @@ class Group:
     last_seq: int = 0
     members: dict[ClientId, str] = field(default_factory=dict)
     recent_client_ids: OrderedDict[tuple[str, str], tuple[int, int]] = field(default_factory=OrderedDict)
+    # Members who joined with since_seq: they may resend messages stored before their reconnect, so
+    # their client ids are also looked up in the store (everyone else's only in recent_client_ids).
+    resuming: set[ClientId] = field(default_factory=set)
 
     def name_in_use(self, name: str) -> bool:
         key = fields.name_key(name)
@@ -74,6 +77,7 @@ class GroupDirectory:
     def remove_member(self, group: Group, client_id: ClientId) -> str | None:
         """Remove ``client_id`` from ``group``; returns the name it had, or None if not a member."""
         name = group.members.pop(client_id, None)
+        group.resuming.discard(client_id)
         joined = self._memberships.get(client_id)
         if joined is not None:
             joined.discard(group.group_id)

@@ -17,19 +17,23 @@ _MAX_MAP_KEYS = 8  # no frame has more fields; refusing more bounds hostile maps
 _MAX_DEPTH = 4  # frame map -> messages array -> entry array -> value; anything deeper is not ours
 
 
-def _fields(cls: type[events.Event]) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(cls)
-
-
-_FIELDS = {type_: _fields(cls) for type_, cls in _BY_TYPE.items()}
+# Per frame type, (attribute, wire key) pairs: computed once, so encoding is a dict build and one packb.
+_WIRE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    type_: tuple((f.name, _WIRE_NAME.get(f.name, f.name)) for f in dataclasses.fields(cls))
+    for type_, cls in _BY_TYPE.items()
+}
+_DEFAULTS: dict[str, frozenset[str]] = {
+    type_: frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
+    for type_, cls in _BY_TYPE.items()
+}
+_KEYS = {type_: frozenset(key for _, key in pairs) | {"type"} for type_, pairs in _WIRE_FIELDS.items()}
 
 
 def to_wire(event: events.Event) -> dict[str, Any]:
-    """The msgpack map for ``event``."""
+    """The msgpack map for ``event`` (tuples are packed as msgpack arrays)."""
     wire: dict[str, Any] = {"type": event.TYPE}
-    for field in _FIELDS[event.TYPE]:
-        value = getattr(event, field.name)
-        wire[_WIRE_NAME.get(field.name, field.name)] = list(value) if isinstance(value, tuple) else value
+    for attribute, key in _WIRE_FIELDS[event.TYPE]:
+        wire[key] = getattr(event, attribute)
     return wire
 
 
@@ -38,12 +42,12 @@ def encode(event: events.Event) -> bytes:
     return frame(msgpack.packb(to_wire(event), use_bin_type=True))
 
 
-def _depth(value: object, level: int = 1) -> int:
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level)
-    return level
+def _too_deep(container: dict[str, Any] | list[Any], levels_left: int) -> bool:
+    """Whether containers nest more than ``levels_left`` further levels below ``container``."""
+    for value in container.values() if isinstance(container, dict) else container:
+        if isinstance(value, (list, dict)) and (levels_left == 0 or _too_deep(value, levels_left - 1)):
+            return True
+    return False
 
 
 def _unpack(body: bytes) -> dict[str, Any]:
@@ -62,7 +66,7 @@ def _unpack(body: bytes) -> dict[str, Any]:
         raise MalformedFrame(f"frame is not valid msgpack: {type(exc).__name__}") from None
     if not isinstance(value, dict):
         raise MalformedFrame("frame body must be a msgpack map")
-    if _depth(value) > _MAX_DEPTH:
+    if _too_deep(value, _MAX_DEPTH - 2):  # the frame map and the scalars at the bottom take two levels
         raise MalformedFrame("frame is nested too deeply")
     return value
 
@@ -79,16 +83,14 @@ def from_wire(wire: dict[str, Any]) -> events.Event:
     if cls is None:
         raise MalformedFrame(f"unknown frame type {str(type_)[:40]!r}")
     kwargs: dict[str, Any] = {}
-    known = {"type"}
-    for field in _FIELDS[cls.TYPE]:
-        key = _WIRE_NAME.get(field.name, field.name)
-        known.add(key)
+    optional = _DEFAULTS[cls.TYPE]
+    for attribute, key in _WIRE_FIELDS[cls.TYPE]:
         if key in wire:
             value = wire[key]
-            kwargs[field.name] = tuple(value) if isinstance(value, list) else value
-        elif field.default is dataclasses.MISSING:
+            kwargs[attribute] = tuple(value) if isinstance(value, list) else value
+        elif attribute not in optional:
             raise InvalidField(f"{cls.TYPE}: missing field {key!r}")
-    unknown = set(wire) - known
+    unknown = wire.keys() - _KEYS[cls.TYPE]
     if unknown:
         raise InvalidField(f"{cls.TYPE}: unknown field {sorted(unknown)[0][:40]!r}")
     try:

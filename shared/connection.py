@@ -31,9 +31,17 @@ class Connection:
     ) -> None:
         self.our_role = role
         self.their_role = _peer(role)
-        self.state = State.HANDSHAKE
         self.max_frame_size = max_frame_size
         self._reader = FrameReader(min(max_handshake_frame_size, max_frame_size))
+        self._enter(State.HANDSHAKE)
+
+    def _enter(self, state: State) -> None:
+        self.state = state
+        # Looked up once per state change, not per frame: this sits on the hot path of every message.
+        self._we_may_send = ALLOWED[(self.our_role, state)]
+        self._they_may_send = ALLOWED[(self.their_role, state)]
+        if state is State.READY:
+            self._reader.max_frame_size = self.max_frame_size
 
     @property
     def buffered(self) -> int:
@@ -52,7 +60,7 @@ class Connection:
         try:
             while (body := self._reader.next_frame()) is not None:
                 event = codec.decode(body)
-                self._check(self.their_role, event, UnexpectedEvent)
+                self._check(self.their_role, self._they_may_send, event, UnexpectedEvent)
                 if isinstance(event, events.Hello) and event.version != limits.PROTOCOL_VERSION:
                     raise VersionMismatch(
                         f"protocol version {event.version} is not supported; the server speaks "
@@ -61,22 +69,24 @@ class Connection:
                 self._advance(event)
                 received.append(event)
         except ProtocolError as exc:
-            self.state = State.CLOSED
+            self._enter(State.CLOSED)
             exc.pending_events = list(received)
             raise
         return received
 
     def send(self, event: events.Event) -> bytes:
         """The frame for ``event``; raises LocalProtocolError if we may not send it now."""
-        self._check(self.our_role, event, LocalProtocolError)
+        self._check(self.our_role, self._we_may_send, event, LocalProtocolError)
         self._advance(event)
         return codec.encode(event)
 
-    def _check(self, sender: Role, event: events.Event, error: type[Exception]) -> None:
-        if type(event) not in ALLOWED[(sender, self.state)]:
+    def _check(
+        self, sender: Role, allowed: frozenset[type[events.Event]], event: events.Event, error: type[Exception]
+    ) -> None:
+        if type(event) not in allowed:
             raise error(f"{event.TYPE!r} from the {sender.value} is not allowed in state {self.state.value}")
 
     def _advance(self, event: events.Event) -> None:
-        self.state = next_state(self.state, event)
-        if self.state is State.READY:
-            self._reader.max_frame_size = self.max_frame_size
+        state = next_state(self.state, event)
+        if state is not self.state:
+            self._enter(state)

@@ -6,11 +6,22 @@ the server's answer to a request carries the same id. Server notifications are p
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, Self
 
 from shared import fields, limits
 from shared.errors import InvalidField
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _normalise(event: object, name: str, value: object) -> None:
@@ -22,6 +33,15 @@ class Event:
     """Base of every frame. ``TYPE`` is the wire ``type`` string."""
 
     TYPE: ClassVar[str] = ""
+
+    @classmethod
+    def trusted(cls, *values: object) -> Self:
+        """Build from values already checked (a server relaying stored fields): skips the re-check,
+        which costs more than the rest of the hot path. Never use it on anything read off the wire."""
+        event = object.__new__(cls)
+        for name, value in zip(_field_names(cls), values, strict=True):
+            object.__setattr__(event, name, value)
+        return event
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,14 @@ ALLOWED: dict[tuple[Role, State], frozenset[type[ev.Event]]] = {
 }
 
 
+# Events that never change the state: the common case, answered with one set lookup.
+_NEUTRAL = frozenset(ev.CLIENT_EVENTS + ev.SERVER_EVENTS) - {ev.Welcome, ev.ServerClosing, ev.Error}
+
+
 def next_state(state: State, event: ev.Event) -> State:
     """The state after ``event`` was sent or received in ``state``."""
+    if type(event) in _NEUTRAL:
+        return state
     if isinstance(event, ev.Welcome):
         return State.READY
     if isinstance(event, ev.ServerClosing) or (isinstance(event, ev.Error) and event.request_id is None):

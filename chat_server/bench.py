@@ -1,0 +1,229 @@
+"""``chat-bench``: start a real server, load it over loopback, print acknowledged messages/s and latency.
+
+Each configuration runs a fresh ``python -m chat_server`` child on a free port with the store under
+test. ``--clients`` connections join one group; in throughput mode each keeps ``--window`` messages
+in flight, in rate mode they send ``--rate`` messages/s in total. Latency is from just before a
+message is written to the moment its ``message_accepted`` is read. Figures go to stdout as JSON lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import msgpack
+
+from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, SendMessage, encode, limits
+from shared.framing import FrameReader
+
+_LISTENING = re.compile(rb"listening on ([\d.]+):(\d+)")
+# Every message_posted body holds these bytes right after its map header (the codec writes "type" first).
+_POSTED_TYPE = msgpack.packb("type") + msgpack.packb("message_posted")
+
+
+@dataclass
+class Result:
+    """The figures of one run."""
+
+    store: str
+    sync: str
+    mode: str
+    clients: int
+    seconds: float
+    acked: int
+    acked_per_s: float
+    delivered_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+class BenchClient:
+    """A lean load client: sends through ``shared.encode``, reads acks without full event validation."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.frames = FrameReader(limits.MAX_FRAME_SIZE)
+        self.sent_at: dict[int, float] = {}
+        self.latencies: list[float] = []
+        self.delivered = 0
+        self.next_id = 1
+        self.session = uuid.uuid4().hex[:16]
+
+    async def request(self, event: Hello | CreateGroup | JoinGroup) -> dict[str, object]:
+        self.writer.write(encode(event))
+        while True:
+            for frame in await self._frames():
+                if frame.get("id") == event.request_id:
+                    return frame
+
+    async def _frames(self) -> list[dict[str, object]]:
+        data = await self.reader.read(1 << 20)
+        if not data:
+            raise ConnectionError("server closed the connection")
+        self.frames.feed(data)
+        frames = []
+        while (body := self.frames.next_frame()) is not None:
+            if body.startswith(_POSTED_TYPE, 1):  # counted, not decoded: keeps the load client off the critical path
+                self.delivered += 1
+            else:
+                frames.append(msgpack.unpackb(body))
+        return frames
+
+    def send(self, count: int, group_id: int) -> None:
+        chunks = []
+        now = time.perf_counter()
+        for _ in range(count):
+            self.next_id += 1
+            # Ids that increase within a connection keep the server's client-id index append-only.
+            client_msg_id = f"{self.session}-{self.next_id:010d}"
+            chunks.append(encode(SendMessage(self.next_id, group_id, "benchmark message " * 3, client_msg_id)))
+            self.sent_at[self.next_id] = now
+        self.writer.write(b"".join(chunks))
+
+    async def receive(self) -> int:
+        """Read one batch; return how many acks it held."""
+        acks = 0
+        frames = await self._frames()
+        now = time.perf_counter()
+        for frame in frames:
+            if frame["type"] == "message_accepted":
+                sent = self.sent_at.pop(frame["id"])  # type: ignore[call-overload]
+                self.latencies.append(now - sent)
+                acks += 1
+        return acks
+
+
+async def _connect(host: str, port: int) -> BenchClient:
+    reader, writer = await asyncio.open_connection(host, port)
+    client = BenchClient(reader, writer)
+    await client.request(Hello(1, PROTOCOL_VERSION, "chat-bench"))
+    return client
+
+
+async def _load(host: str, port: int, args: argparse.Namespace) -> tuple[list[BenchClient], float]:
+    clients = [await _connect(host, port) for _ in range(args.clients)]
+    created = await clients[0].request(CreateGroup(2, f"bench-{uuid.uuid4().hex[:8]}", "pw", "c0"))
+    group_id = int(created["group_id"])  # type: ignore[call-overload]
+    for i, client in enumerate(clients[1:], start=1):
+        await client.request(JoinGroup(2, group_id, "pw", f"c{i}"))
+    for client in clients:
+        client.next_id = 10
+    deadline = time.perf_counter() + args.seconds
+    started = time.perf_counter()
+    if args.rate:
+        await asyncio.gather(*(_paced(c, group_id, args.rate / len(clients), deadline) for c in clients))
+    else:
+        await asyncio.gather(*(_windowed(c, group_id, args.window, deadline) for c in clients))
+    elapsed = time.perf_counter() - started
+    for client in clients:
+        client.writer.close()
+    return clients, elapsed
+
+
+async def _windowed(client: BenchClient, group_id: int, window: int, deadline: float) -> None:
+    client.send(window, group_id)
+    while time.perf_counter() < deadline:
+        acks = await client.receive()
+        if acks:
+            client.send(acks, group_id)
+    while client.sent_at:
+        await client.receive()
+
+
+async def _paced(client: BenchClient, group_id: int, rate: float, deadline: float) -> None:
+    async def reader() -> None:
+        while True:
+            await client.receive()
+
+    task = asyncio.create_task(reader())
+    interval, next_send = 1.0 / rate, time.perf_counter()
+    while next_send < deadline:
+        client.send(1, group_id)
+        next_send += interval
+        await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+    while client.sent_at:
+        await asyncio.sleep(0.01)
+    task.cancel()
+
+
+def _start_server(store: str, sync: str) -> tuple[subprocess.Popen[bytes], str, int]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "chat_server",
+        "--port",
+        "0",
+        "--store",
+        store,
+        "--sync",
+        sync,
+        "--log-level",
+        "warning",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([*cmd[:-2], "--log-level", "info"], stderr=subprocess.PIPE, env=env)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if match := _LISTENING.search(line):
+            return proc, match.group(1).decode(), int(match.group(2))
+    raise RuntimeError("the server did not start")
+
+
+def run_one(store: str, sync: str, args: argparse.Namespace) -> Result:
+    """One configuration against a fresh server process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}" if store == "sqlite" else "memory:"
+        proc, host, port = _start_server(url, sync)
+        try:
+            clients, elapsed = asyncio.run(_load(host, port, args))
+        finally:
+            proc.terminate()
+            proc.wait(15)
+    latencies = sorted(lat for c in clients for lat in c.latencies)
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return Result(
+        store=store,
+        sync=sync if store == "sqlite" else "-",
+        mode=f"rate {args.rate}/s" if args.rate else f"window {args.window}",
+        clients=args.clients,
+        seconds=round(elapsed, 2),
+        acked=len(latencies),
+        acked_per_s=round(len(latencies) / elapsed),
+        delivered_per_s=round(sum(c.delivered for c in clients) / elapsed),
+        p50_ms=round(quantiles[49] * 1000, 2),
+        p99_ms=round(quantiles[98] * 1000, 2),
+        max_ms=round(latencies[-1] * 1000, 2) if latencies else 0.0,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chat-bench", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--store", choices=["memory", "sqlite", "all"], default="all")
+    parser.add_argument("--sync", choices=["normal", "full", "both"], default="both")
+    parser.add_argument("--clients", type=int, default=4, help="connections in the group (default %(default)s)")
+    parser.add_argument("--window", type=int, default=200, help="messages in flight per client (default %(default)s)")
+    parser.add_argument("--rate", type=float, default=0, help="total messages/s instead of a window (paced mode)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each run (default %(default)s)")
+    args = parser.parse_args(argv)
+    configs = [("memory", "normal")] if args.store in ("memory", "all") else []
+    if args.store in ("sqlite", "all"):
+        configs += [("sqlite", s) for s in (["normal", "full"] if args.sync == "both" else [args.sync])]
+    for store, sync in configs:
+        print(json.dumps(asdict(run_one(store, sync, args))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
