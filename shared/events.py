@@ -13,7 +13,6 @@ from typing import ClassVar, NamedTuple, Self
 from shared import fields, limits
 from shared.errors import InvalidField
 
-
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
