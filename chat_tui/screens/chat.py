@@ -92,9 +92,9 @@ class ChatScreen(Screen[None]):
             )
         else:
             self._notice(f"You joined “{name}” (group ID {self.group_id}).")
-        for event in self._backlog:
-            self.apply(event)
-        self._backlog.clear()
+        backlog, self._backlog = self._backlog, []
+        for event in backlog:
+            self._show(event)
 
     @property
     def pane(self) -> MessagePane:
@@ -102,16 +102,22 @@ class ChatScreen(Screen[None]):
         return self.query_one(MessagePane)
 
     def _time(self, seconds: float) -> str:
-        return datetime.fromtimestamp(seconds, self._tz).strftime("%H:%M")
+        try:
+            return datetime.fromtimestamp(seconds, self._tz).strftime("%H:%M")
+        except (OverflowError, OSError, ValueError):  # a server's ts may lie anywhere in 0..2**53 ms
+            return "--:--"
 
     def _notice(self, text: str, *, error: bool = False) -> None:
         self.pane.add_notice(self._time(self._clock()), text, error=error)
 
     def apply(self, event: Event) -> None:
         """Show a server notification about this group (the app routes them by group_id)."""
-        if not self.is_mounted:
+        if self.is_mounted:
+            self._show(event)
+        else:  # is_mounted turns true only after on_mount, which shows the backlog
             self._backlog.append(event)
-            return
+
+    def _show(self, event: Event) -> None:
         members = self.query_one(MemberList)
         if isinstance(event, MessagePosted):
             self.pane.add_message(self._time(event.ts / 1000), event.sender, event.text)

@@ -7,7 +7,16 @@ from functools import partial
 from chat_tui.net import ServerLink
 from chat_tui.screens import ChatScreen, ConnectScreen, HomeScreen
 from chat_tui.widgets import MemberList, MessagePane
-from shared import CreateGroup, GroupCreated, JoinGroup, MessageAccepted, SendMessage
+from shared import (
+    CreateGroup,
+    GroupCreated,
+    GroupJoined,
+    JoinGroup,
+    MessageAccepted,
+    MessagePosted,
+    SendMessage,
+    limits,
+)
 from tests.conftest import ServerProcess
 from tests.tui.helpers import (
     SIZE,
@@ -155,3 +164,19 @@ async def test_server_gone_shows_disconnected_and_a_way_back(server: ServerProce
         assert app.link is None
         await pilot.press("enter")  # Connect has focus: retrying fails cleanly, no traceback
         await wait_until(pilot, lambda: "cannot connect" in label_text(app, "#status"))
+
+
+async def test_events_routed_before_and_after_the_screen_opens_without_a_network() -> None:
+    app = make_app(name="Alice")
+    async with app.run_test(size=SIZE) as pilot:
+        # A message that overtakes our join reply is kept until the chat screen opens.
+        app.route(MessagePosted(7, 1, 0, "Bob", "early bird"))
+        app.open_chat(GroupJoined(1, 7, "seven", "Alice", ("Alice", "Bob")))
+        chat = await chat_screen(pilot)
+        # The server's ts is untrusted: the far end of its range must not crash the formatter.
+        app.route(MessagePosted(7, 2, limits.MAX_GROUP_ID, "Bob", "from the far future"))
+        app.route(MessagePosted(8, 1, 0, "Eve", "wrong group"))
+        text = pane_text(chat.pane)
+        assert "00:00 Bob: early bird" in text
+        assert "--:-- Bob: from the far future" in text
+        assert "wrong group" not in text
