@@ -1,23 +1,26 @@
-"""The selectors loop: accept, read, hand events to the core, write. It only moves bytes."""
+"""The selectors loop: accept, read, hand events to the core, write, keep time. It only moves bytes."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import logging
 import queue
 import selectors
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from chat_server import auth
-from chat_server.client import Client
+from chat_server.admission import Admission
+from chat_server.client import Client, Due
 from chat_server.config import ServerConfig
 from chat_server.core import Action, ChatCore, HashPassword, Outgoing, VerifyPassword
 from chat_server.store import default_store_url, open_store
-from shared import Error, Event, LocalProtocolError, ProtocolError, ServerClosing, encode
+from shared import Error, Event, LocalProtocolError, Ping, ProtocolError, ServerClosing, encode
 
 log = logging.getLogger("chat_server")
 
@@ -26,7 +29,17 @@ _WAKER = "waker"
 # After EMFILE/ENFILE the listener stays readable; pausing accept for a moment keeps the loop from
 # spinning on it while descriptors are exhausted (the pattern of libuv and Tornado).
 _ACCEPT_PAUSE = 0.5
+# Timers (hello, idle frame, ping, write stall, soft output cap) are checked this often.
+_TICK = 1.0
 AuthResult = tuple[HashPassword | VerifyPassword, "Future[str] | Future[bool]"]
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2+) from a PEM certificate chain and key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
 
 
 class ChatServer:
@@ -39,16 +52,20 @@ class ChatServer:
         self.store = open_store(store_url, sync=config.sync)
         log.info("store: %s (sync=%s)", store_url, config.sync)
         self.core = ChatCore(config, self.store, auth.decoy_hash())
+        self._tls = tls_context(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
+        self._admission = Admission(config)
         self._selector = selectors.DefaultSelector()
         self._listener: socket.socket | None = None
         self._clients: dict[int, Client] = {}
         self._pending: set[Client] = set()
         self._ids = itertools.count(1)
+        self._pings = itertools.count(1)
         self._waker_r, self._waker_w = socket.socketpair()
         self._auth_pool = ThreadPoolExecutor(config.auth_workers, thread_name_prefix="auth")
         self._auth_results: queue.SimpleQueue[AuthResult] = queue.SimpleQueue()
         self._stop_requested = False
         self._accept_paused_until = 0.0
+        self._next_tick = 0.0
 
     @property
     def address(self) -> tuple[str, int]:
@@ -56,16 +73,20 @@ class ChatServer:
         host, port = self._listener.getsockname()[:2]
         return host, port
 
+    @property
+    def connections(self) -> int:
+        return len(self._clients)
+
     def bind(self) -> tuple[str, int]:
         """Open the listening socket; returns the bound (host, port), useful with port 0."""
-        listener = socket.create_server((self.config.host, self.config.port), backlog=1024, reuse_port=False)
+        listener = socket.create_server((self.config.host, self.config.port), backlog=1024)
         listener.setblocking(False)
         self._listener = listener
         self._selector.register(listener, selectors.EVENT_READ, _LISTENER)
         for sock in (self._waker_r, self._waker_w):
             sock.setblocking(False)
         self._selector.register(self._waker_r, selectors.EVENT_READ, _WAKER)
-        log.info("listening on %s:%d", *self.address)
+        log.info("listening on %s:%d%s", *self.address, " (TLS)" if self._tls else "")
         return self.address
 
     def request_stop(self) -> None:
@@ -79,12 +100,14 @@ class ChatServer:
             self._turn(self._select_timeout())
         self._shut_down()
 
-    def _select_timeout(self) -> float | None:
-        if self._accept_paused_until:
-            return max(0.0, self._accept_paused_until - time.monotonic())
-        return None
+    def _select_timeout(self) -> float:
+        now = time.monotonic()
+        deadlines = [self._next_tick, self._accept_paused_until or self._next_tick]
+        if (held := self.core.next_deadline(self._clock())) is not None:
+            deadlines.append(now + held - self._clock())
+        return max(0.0, min(deadlines) - now)
 
-    def _turn(self, timeout: float | None) -> None:
+    def _turn(self, timeout: float) -> None:
         self._resume_accepting()
         for key, mask in self._selector.select(timeout):
             if key.data is _LISTENER:
@@ -92,13 +115,14 @@ class ChatServer:
             elif key.data is _WAKER:
                 self._drain_waker()
             else:
-                client: Client = key.data
-                if mask & selectors.EVENT_WRITE:
-                    self._pending.add(client)
-                if mask & selectors.EVENT_READ and client.closing is None:
-                    self._read(client)
+                self._on_ready(key.data, mask)
+        now = self._clock()
+        self._carry_out(self.core.release_delayed(now))
         # Group commit: everything posted this turn is stored in one transaction, then acknowledged.
         self._carry_out(self.core.commit())
+        if time.monotonic() >= self._next_tick:
+            self._housekeep()
+        self._reap()
         self._flush_pending()
 
     # --- accepting -------------------------------------------------------------------------------
@@ -116,7 +140,7 @@ class ChatServer:
                     self._selector.unregister(self._listener)
                     self._accept_paused_until = time.monotonic() + _ACCEPT_PAUSE
                 return  # ECONNABORTED and the like: the peer gave up; nothing to do
-            self._add_client(sock, f"{peer[0]}:{peer[1]}")
+            self._add_client(sock, peer)
 
     def _resume_accepting(self) -> None:
         if self._accept_paused_until and time.monotonic() >= self._accept_paused_until:
@@ -124,29 +148,65 @@ class ChatServer:
             if self._listener is not None:
                 self._selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
 
-    def _add_client(self, sock: socket.socket, address: str) -> None:
+    def _add_client(self, sock: socket.socket, peer: tuple[str, int]) -> None:
         sock.setblocking(False)
+        refusal = self._admission.admit(peer[0], time.monotonic())
+        if refusal is not None:
+            log.info("refused %s:%d: %s", peer[0], peer[1], refusal.code)
+            if self._tls is None:  # best effort, never blocking: the refusal must not cost us a turn
+                with contextlib.suppress(OSError):
+                    sock.send(encode(refusal))
+            sock.close()
+            return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chat frames are small and urgent
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        client = Client(next(self._ids), sock, address, self.config)
+        if self._tls is not None:
+            sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        client = Client(next(self._ids), sock, peer, self.config, time.monotonic())
         self._clients[client.client_id] = client
         self._selector.register(sock, selectors.EVENT_READ, client)
-        self.core.connect(client.client_id)
+        self.core.connect(client.client_id, client.host)
         log.info("%r accepted", client)
+        if client.tls_handshaking:
+            self._continue_handshake(client)
+
+    def _continue_handshake(self, client: Client) -> None:
+        try:
+            done = client.handshake()
+        except OSError as exc:
+            self._drop(client, f"TLS handshake failed: {exc}")
+            return
+        if done:
+            self._watch(client)
+            self._read(client)  # the first frames may already sit decrypted in the TLS layer
+        else:  # the handshake wants to read or to write next; watch both, it tells us again
+            self._set_events(client, selectors.EVENT_READ | selectors.EVENT_WRITE)
 
     # --- reading ---------------------------------------------------------------------------------
 
+    def _on_ready(self, client: Client, mask: int) -> None:
+        if client.client_id not in self._clients:
+            return
+        if client.tls_handshaking:
+            self._continue_handshake(client)
+            return
+        if mask & selectors.EVENT_WRITE:
+            self._pending.add(client)
+        if mask & selectors.EVENT_READ and client.closing is None and client.doomed is None:
+            self._read(client)
+
     def _read(self, client: Client) -> None:
         try:
-            data = client.sock.recv(self.config.read_chunk)
-        except (BlockingIOError, InterruptedError):
-            return
+            data = client.read(self.config.read_chunk)
         except OSError as exc:
             self._drop(client, f"read failed: {exc.strerror or exc}")
+            return
+        if data is None:
             return
         if not data:
             self._drop(client, "closed by peer")
             return
+        client.heard_from(time.monotonic())
         violation: ProtocolError | None = None
         try:
             events = client.conn.receive_data(data)
@@ -159,9 +219,9 @@ class ChatServer:
 
     def _refuse(self, client: Client, code: str, message: str) -> None:
         """Send a connection-level error, stop reading, close once it is written."""
-        log.info("%r protocol error %s: %s", client, code, message)
+        log.info("%r closing: %s: %s", client, code, message)
         client.out.append(encode(Error(None, code, message)))
-        self._close_after_flush(client, f"protocol error: {code}")
+        self._close_after_flush(client, f"{code}: {message}")
 
     # --- carrying out the core's actions -----------------------------------------------------------
 
@@ -181,15 +241,25 @@ class ChatServer:
             # A reply to one client goes through its Connection, which tracks the handshake state.
             client = recipients[0]
             try:
-                client.out.append(client.conn.send(outgoing.event))
+                data = client.conn.send(outgoing.event)
             except LocalProtocolError:
                 return  # the connection already failed; it is closing
-            self._pending.add(client)
+            self._queue_output(client, data)
             return
         data = encode(outgoing.event)  # a broadcast is encoded once; every buffer shares these bytes
         for client in recipients:
-            client.out.append(data)
-            self._pending.add(client)
+            self._queue_output(client, data)
+
+    def _queue_output(self, client: Client, data: bytes) -> None:
+        if client.doomed is not None:
+            return
+        client.out.append(data)
+        if client.out.size > self.config.output_hard_limit:
+            # Dropped at the end of the turn, not here: we may be in the middle of a broadcast.
+            client.doomed = f"slow consumer: output over {self.config.output_hard_limit} bytes"
+            client.out.clear()
+            return
+        self._pending.add(client)
 
     def _submit(self, action: HashPassword | VerifyPassword, job: Future[str] | Future[bool]) -> None:
         def done(_: object) -> None:  # runs on a worker thread: hand over and wake the loop
@@ -210,26 +280,36 @@ class ChatServer:
                 result = job.result()
             except Exception:  # a failed hash must not take the loop down; the client gets an answer
                 log.exception("password hashing failed")
-                self._deliver(
-                    Outgoing(
-                        (action.client_id,),
-                        Error(action.request.request_id, "internal", "the server could not check the password"),
-                    )
-                )
+                self._carry_out(self.core.abort_auth(action.client_id, action.request.request_id))
                 continue
             if isinstance(action, HashPassword):
                 assert isinstance(result, str)
                 self._carry_out(self.core.finish_create(action.client_id, action.request, result, self._clock()))
             else:
-                self._carry_out(self.core.finish_join(action.client_id, action.request, bool(result)))
+                self._carry_out(self.core.finish_join(action.client_id, action.request, bool(result), self._clock()))
 
     def _wake(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # full (a wake-up is already pending) or closed during shutdown
             self._waker_w.send(b"\0")
-        except (BlockingIOError, InterruptedError):
-            pass  # the buffer is full, so a wake-up is already pending
-        except OSError:
-            pass  # closed during shutdown
+
+    # --- timers ----------------------------------------------------------------------------------------
+
+    def _housekeep(self) -> None:
+        now = time.monotonic()
+        self._next_tick = now + _TICK
+        for client in list(self._clients.values()):
+            due = client.overdue(now, self.config)
+            if isinstance(due, str):
+                self._expire(client, due)
+            elif due is Due.PING and client.closing is None:
+                client.pings_unanswered += 1
+                self._queue_output(client, encode(Ping(next(self._pings) & 0xFFFFFFFF)))
+
+    def _expire(self, client: Client, reason: str) -> None:
+        if client.out.size or client.tls_handshaking:
+            client.doomed = reason  # a goodbye would wait behind stuck output, or TLS never started
+        else:
+            self._refuse(client, "timeout", reason)
 
     # --- writing and closing ---------------------------------------------------------------------
 
@@ -238,43 +318,57 @@ class ChatServer:
         while self._pending:
             pending, self._pending = self._pending, set()
             for client in pending:
-                if client.client_id in self._clients:
+                if client.client_id in self._clients and client.doomed is None:
                     self._flush(client)
+            self._reap()
 
     def _flush(self, client: Client) -> None:
         try:
-            client.out.write_to(client.sock, self.config.write_budget)
+            client.write(self.config.write_budget, time.monotonic())
         except OSError as exc:
             self._drop(client, f"write failed: {exc.strerror or exc}")
             return
-        if client.out.size:
-            self._watch(client, writing=True)
-        elif client.closing is not None:
+        if not client.out.size and client.closing is not None:
             self._drop(client, client.closing)
         else:
-            self._watch(client, writing=False)
+            self._watch(client)
 
-    def _watch(self, client: Client, *, writing: bool) -> None:
-        reading = client.closing is None
-        if writing == client.writing and reading:
-            return
-        client.writing = writing
-        mask = (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if writing else 0)
-        self._selector.modify(client.sock, mask or selectors.EVENT_WRITE, client)
+    def _watch(self, client: Client) -> None:
+        """Register for what the client needs now: writability while output is pending; readability
+        unless it is closing or its own output is above high water (stop reading a client that does
+        not read its replies, until it drains to a quarter of that)."""
+        if client.out.size > self.config.output_high_water:
+            client.reading = False
+        elif client.out.size <= self.config.output_high_water // 4:
+            client.reading = True
+        reading = client.reading and client.closing is None
+        events = (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if client.out.size else 0)
+        self._set_events(client, events or selectors.EVENT_READ)  # always watch something: EOF shows as readable
+
+    def _set_events(self, client: Client, events: int) -> None:
+        if self._selector.get_key(client.sock).events != events:
+            self._selector.modify(client.sock, events, client)
 
     def _close_after_flush(self, client: Client, reason: str) -> None:
         if client.closing is None:
             client.closing = reason
             self._pending.add(client)
-            self._watch(client, writing=True)
+
+    def _reap(self) -> None:
+        """Drop the clients doomed during this turn (a safe point: no list of them is being walked)."""
+        while doomed := [c for c in self._clients.values() if c.doomed is not None]:
+            for client in doomed:
+                self._drop(client, client.doomed or "")
 
     def _drop(self, client: Client, reason: str) -> None:
         """Forget the client now: leave its groups, unregister, close."""
         if self._clients.pop(client.client_id, None) is None:
             return
         self._pending.discard(client)
+        self._admission.release(client.host)
         self._selector.unregister(client.sock)
         client.sock.close()
+        client.out.clear()
         log.info("%r closed: %s", client, reason)
         self._carry_out(self.core.disconnect(client.client_id))
 
@@ -287,6 +381,8 @@ class ChatServer:
                 self._selector.unregister(self._listener)
             self._listener.close()
             self._listener = None
+        self._carry_out(self.core.release_delayed(float("inf")))  # held messages are stored, not lost
+        self._carry_out(self.core.commit())
         goodbye = encode(ServerClosing("the server is shutting down"))
         for client in list(self._clients.values()):
             client.out.append(goodbye)
@@ -295,7 +391,7 @@ class ChatServer:
         while self._clients and time.monotonic() < deadline:
             self._flush_pending()
             if self._clients:
-                self._turn(max(0.0, deadline - time.monotonic()))
+                self._turn(max(0.0, min(deadline - time.monotonic(), _TICK)))
         for client in list(self._clients.values()):
             self._drop(client, "server shut down")
         self._auth_pool.shutdown(wait=False, cancel_futures=True)

@@ -60,6 +60,30 @@ class OutputBuffer:
                 break
         return sent_total
 
+    def send_each(self, sock: socket.socket, budget: int, not_now: tuple[type[BaseException], ...]) -> int:
+        """Like :meth:`write_to` with one ``send`` per chunk, for sockets without ``sendmsg`` (TLS).
+
+        A retried TLS write must offer the same bytes again: the unsent head stays at the front.
+        """
+        sent_total = 0
+        while self._chunks and sent_total < budget:
+            self._tail = None
+            try:
+                sent = sock.send(self._chunks[0])
+            except not_now:
+                break
+            sent_total += sent
+            self._consume(sent)
+            if sent == 0:
+                break
+        return sent_total
+
+    def clear(self) -> None:
+        """Forget everything pending (the client is being dropped)."""
+        self._chunks.clear()
+        self._tail = None
+        self.size = 0
+
     def _consume(self, count: int) -> None:
         self.size -= count
         while count:

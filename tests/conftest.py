@@ -81,6 +81,26 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         proc.stop()
 
 
+# For tests about something other than floods: many connections from 127.0.0.1, messages at full speed.
+LOAD_FLAGS = [
+    "--max-connections-per-address", "1000",
+    "--connect-attempts", "100000",
+    "--message-burst", "1000000",
+    "--message-rate", "1000000",
+]  # fmt: skip
+
+
+@pytest.fixture
+def loaded_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """Like ``server`` but with the flood limits lifted (LOAD_FLAGS)."""
+    proc = ServerProcess(["--store", sqlite_url(tmp_path / "chat.db"), *LOAD_FLAGS])
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
 @pytest.fixture
 def server_address(server: ServerProcess) -> tuple[str, int]:
     """``(host, port)`` of a fresh real server on a free loopback port."""

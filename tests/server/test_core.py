@@ -31,7 +31,7 @@ def sends(actions: list[Action]) -> list[tuple[tuple[int, ...], Event]]:
 def make_core(*clients: int) -> ChatCore:
     core = ChatCore(ServerConfig(), MemoryStore(), decoy_hash="decoy")
     for cid in clients:
-        core.connect(cid)
+        core.connect(cid, "127.0.0.1")
     return core
 
 
@@ -49,7 +49,7 @@ def join(core: ChatCore, cid: int, group_id: int, name: str, ok: bool = True) ->
     request = JoinGroup(2, group_id, "pw", name)
     actions = core.handle(cid, request, NOW)
     if len(actions) == 1 and isinstance(actions[0], VerifyPassword):
-        return core.finish_join(cid, request, ok)
+        return core.finish_join(cid, request, ok, NOW)
     return actions
 
 
@@ -77,7 +77,7 @@ def test_join_verifies_against_the_stored_hash_and_announces_the_newcomer() -> N
     [job] = core.handle(2, JoinGroup(2, 1, "pw", "Bob"), NOW)
     assert isinstance(job, VerifyPassword)
     assert job.stored_hash == "hash-of-pw"
-    out = sends(core.finish_join(2, job.request, True))
+    out = sends(core.finish_join(2, job.request, True, NOW))
     assert out == [((2,), GroupJoined(2, 1, "team", "Bob", ("Alice", "Bob"), 0)), ((1,), MemberJoined(1, "Bob"))]
 
 
@@ -87,7 +87,7 @@ def test_unknown_group_is_checked_against_the_decoy_and_refused_like_a_wrong_pas
     [job] = core.handle(2, JoinGroup(2, 99, "pw", "Bob"), NOW)
     assert isinstance(job, VerifyPassword)
     assert job.stored_hash == "decoy"
-    unknown = sends(core.finish_join(2, job.request, True))
+    unknown = sends(core.finish_join(2, job.request, True, NOW))
     wrong = sends(join(core, 2, 1, "Bob", ok=False))
     assert unknown == wrong == [((2,), Error(2, "bad_credentials", "wrong group ID or password"))]
 

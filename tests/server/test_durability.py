@@ -21,12 +21,12 @@ from shared import (
     MessagePosted,
     SendMessage,
 )
-from tests.conftest import ServerProcess, sqlite_url
+from tests.conftest import LOAD_FLAGS, ServerProcess, sqlite_url
 from tests.helpers import RawClient
 
 
 def start(db: Path, *extra: str) -> ServerProcess:
-    server = ServerProcess(["--store", sqlite_url(db), *extra])
+    server = ServerProcess(["--store", sqlite_url(db), *LOAD_FLAGS, *extra])
     server.start()
     return server
 
@@ -81,7 +81,8 @@ def test_sigkill_at_random_moments_never_loses_an_acknowledged_message(tmp_path:
     assert all(by_client_id[mid] == seq for mid, seq in acked.items())  # with the seq that was acknowledged
 
 
-def test_resend_after_reconnect_is_acknowledged_not_duplicated(server: ServerProcess) -> None:
+def test_resend_after_reconnect_is_acknowledged_not_duplicated(loaded_server: ServerProcess) -> None:
+    server = loaded_server
     alice, bob = RawClient(server.address), RawClient(server.address)
     alice.create("team", "pw", "Alice")
     bob.join(1, "pw", "Bob")
@@ -148,7 +149,8 @@ def test_group_ids_keep_increasing_across_restarts(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_paging_returns_exactly_the_requested_range(server: ServerProcess) -> None:
+def test_paging_returns_exactly_the_requested_range(loaded_server: ServerProcess) -> None:
+    server = loaded_server
     alice = RawClient(server.address)
     alice.create("team", "pw", "Alice")
     for i in range(1, 131):

@@ -89,8 +89,8 @@ def test_duplicate_group_name_is_refused(server_address: Address, clients: list[
     assert error.code == "group_name_taken"
 
 
-def test_broadcast_reaches_every_other_member_once(server_address: Address, clients: list[RawClient]) -> None:
-    members = [connect(server_address, clients) for _ in range(30)]
+def test_broadcast_reaches_every_other_member_once(loaded_server: ServerProcess, clients: list[RawClient]) -> None:
+    members = [connect(loaded_server.address, clients) for _ in range(30)]
     members[0].create("crowd", "pw", "m0")
     for i, member in enumerate(members[1:], start=1):
         member.join(1, "pw", f"m{i}")
