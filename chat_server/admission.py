@@ -23,16 +23,20 @@ class Admission:
         return self.open_by_host.total()
 
     def admit(self, host: str, now: float) -> Error | None:
-        """Count a new connection from ``host``, or say why it is refused (and count nothing)."""
+        """Count a new connection from ``host``, or say why it is refused.
+
+        Every attempt counts towards the attempt window, refused ones too: hammering is what it limits.
+        """
+        wait = self._attempts.blocked_for(host, now)
+        self._attempts.record(host, now)
         if self.open >= self.config.max_connections:
             return Error(None, "server_full", "the server is full; try again later")
         if self.open_by_host[host] >= self.config.max_connections_per_address:
             limit = self.config.max_connections_per_address
             return Error(None, "too_many_connections", f"your address already has {limit} connections open")
-        if wait := self._attempts.blocked_for(host, now):
+        if wait:
             message = f"too many connection attempts from your address; try again in {math.ceil(wait)} s"
             return Error(None, "too_many_connections", message)
-        self._attempts.record(host, now)
         self.open_by_host[host] += 1
         return None
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgpack
 
-from shared import events
+from shared import events, limits
 from shared.errors import InvalidField, MalformedFrame, ProtocolError
 from shared.framing import frame
 
@@ -50,7 +50,7 @@ def _too_deep(container: dict[str, Any] | list[Any], levels_left: int) -> bool:
     return False
 
 
-def _unpack(body: bytes) -> dict[str, Any]:
+def _unpack(body: bytes, max_array_len: int) -> dict[str, Any]:
     try:
         # One unpackb per frame: every inner length is bounded by the body, trailing bytes raise.
         value = msgpack.unpackb(
@@ -61,6 +61,7 @@ def _unpack(body: bytes) -> dict[str, Any]:
             max_bin_len=0,
             max_ext_len=0,
             max_map_len=_MAX_MAP_KEYS,
+            max_array_len=max_array_len,
         )
     except Exception as exc:  # msgpack raises many types (ValueError, ExtraData, StackError, ...)
         raise MalformedFrame(f"frame is not valid msgpack: {type(exc).__name__}") from None
@@ -99,6 +100,6 @@ def from_wire(wire: dict[str, Any]) -> events.Event:
         raise InvalidField(f"{cls.TYPE}: {exc.message}") from None
 
 
-def decode(body: bytes) -> events.Event:
-    """The event in one frame body."""
-    return from_wire(_unpack(body))
+def decode(body: bytes, max_array_len: int = limits.MAX_MEMBERS_IN_FRAME) -> events.Event:
+    """The event in one frame body; ``max_array_len`` bounds every array in it (0: no arrays at all)."""
+    return from_wire(_unpack(body, max_array_len))

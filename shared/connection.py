@@ -32,6 +32,8 @@ class Connection:
         self.our_role = role
         self.their_role = _peer(role)
         self.max_frame_size = max_frame_size
+        # No client frame has an array field: a server refuses any array before building it.
+        self._max_array_len = 0 if role is Role.SERVER else limits.MAX_MEMBERS_IN_FRAME
         self._reader = FrameReader(min(max_handshake_frame_size, max_frame_size))
         self._enter(State.HANDSHAKE)
 
@@ -59,7 +61,7 @@ class Connection:
         received: list[events.Event] = []
         try:
             while (body := self._reader.next_frame()) is not None:
-                event = codec.decode(body)
+                event = codec.decode(body, self._max_array_len)
                 self._check(self.their_role, self._they_may_send, event, UnexpectedEvent)
                 if isinstance(event, events.Hello) and event.version != limits.PROTOCOL_VERSION:
                     raise VersionMismatch(

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,17 @@ class ServerProcess:
     @property
     def address(self) -> tuple[str, int]:
         return self.host, self.port
+
+    def log_text(self) -> str:
+        return "".join(self.log)
+
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> None:
+        """Wait until the server has logged a line containing ``text``."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{text!r} never logged:\n{self.log_text()}")
+            time.sleep(0.02)
 
 
 def sqlite_url(path: Path) -> str:

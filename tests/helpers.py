@@ -48,8 +48,15 @@ class ConnectionPair:
 class RawClient:
     """A blocking test client over a real socket, speaking through ``shared.Connection``."""
 
-    def __init__(self, address: tuple[str, int], *, handshake: bool = True, timeout: float = 10.0) -> None:
-        self.sock = socket.create_connection(address, timeout=timeout)
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        handshake: bool = True,
+        timeout: float = 10.0,
+        sock: socket.socket | None = None,
+    ) -> None:
+        self.sock = sock or socket.create_connection(address, timeout=timeout)
         self.conn = Connection(Role.CLIENT)
         self.inbox: deque[Event] = deque()
         self._ids = itertools.count(1)
