@@ -41,8 +41,8 @@ def clients(server_address: Address) -> Iterator[list[RawClient]]:
         client.close()
 
 
-def connect(address: Address, opened: list[RawClient], **kwargs: bool) -> RawClient:
-    client = RawClient(address, **kwargs)
+def connect(address: Address, opened: list[RawClient], *, handshake: bool = True) -> RawClient:
+    client = RawClient(address, handshake=handshake)
     opened.append(client)
     return client
 
