@@ -1,0 +1,139 @@
+"""Helpers for ChatSession tests: a reconnect gate, a TCP proxy that can lose replies, event readers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from chat_server.store import SqliteStore, StoredMessage
+from chat_tui.session import ChatSession
+from chat_tui.session_events import SessionEvent
+from tests.conftest import ServerProcess, sqlite_url
+
+TIMEOUT = 15.0
+"""Seconds to wait for one expected event; generous for a loaded CI machine, never hit when passing."""
+
+E = TypeVar("E")
+
+
+class Gate:
+    """The session's reconnect wait, opened by the test: no attempt happens before the test allows it."""
+
+    def __init__(self) -> None:
+        self._permits = asyncio.Semaphore(0)
+        self._open = False
+
+    async def __call__(self, _delay: float) -> None:
+        if not self._open:
+            await self._permits.acquire()
+
+    def release(self) -> None:
+        """Let exactly one waiting (or the next) reconnect attempt go."""
+        self._permits.release()
+
+    def open(self) -> None:
+        """Let every attempt go from now on, without delay."""
+        self._open = True
+        self._permits.release()
+
+
+async def next_event(session: ChatSession) -> SessionEvent:
+    return await asyncio.wait_for(session.next_event(), TIMEOUT)
+
+
+async def events_until(session: ChatSession, last: Callable[[SessionEvent], bool]) -> list[SessionEvent]:
+    """Events up to and including the first for which ``last`` is true."""
+    seen: list[SessionEvent] = []
+    while not seen or not last(seen[-1]):
+        seen.append(await next_event(session))
+    return seen
+
+
+async def expect(session: ChatSession, kind: type[E]) -> E:
+    """The first event of type ``kind``, skipping others."""
+    events = await events_until(session, lambda event: isinstance(event, kind))
+    found = events[-1]
+    assert isinstance(found, kind)
+    return found
+
+
+def of_type(events: list[SessionEvent], kind: type[E]) -> list[E]:
+    return [event for event in events if isinstance(event, kind)]
+
+
+def restart(server: ServerProcess) -> ServerProcess:
+    """A new server process on the same port and arguments (so the same SQLite file)."""
+    again = ServerProcess(list(server.args))
+    again.port = server.port
+    again.start()
+    return again
+
+
+def stored_messages(db: Path, group_id: int) -> list[StoredMessage]:
+    """Every message of a group in a stopped server's SQLite file."""
+    store = SqliteStore(db)
+    try:
+        return store.messages_after(group_id, 0, 10**6)
+    finally:
+        store.close()
+
+
+def start_server(db: Path, *extra: str) -> ServerProcess:
+    server = ServerProcess(["--store", sqlite_url(db), *extra])
+    server.start()
+    return server
+
+
+class TcpProxy:
+    """A loopback TCP proxy to a server that can hold back the server's bytes and cut every connection.
+
+    With it a test loses an acknowledgement for sure: hold, send, see the message stored, cut.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.address = ("127.0.0.1", 0)
+        self._holding = False
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.address = self._server.sockets[0].getsockname()[:2]
+        return self
+
+    def hold_downstream(self) -> None:
+        """From now on, drop what the server sends to clients (until :meth:`cut`)."""
+        self._holding = True
+
+    async def cut(self) -> None:
+        """Close every proxied connection at both ends; later connections are forwarded normally."""
+        writers, self._writers = self._writers, []
+        for writer in writers:
+            writer.transport.abort()
+        self._holding = False
+
+    async def close(self) -> None:
+        await self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection(*self.upstream)
+        self._writers += [client_writer, server_writer]
+        await asyncio.gather(
+            self._pipe(client_reader, server_writer, downstream=False),
+            self._pipe(server_reader, client_writer, downstream=True),
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, downstream: bool) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            while data := await reader.read(65536):
+                if not (downstream and self._holding):
+                    writer.write(data)
+                    await writer.drain()
+        writer.transport.abort()
