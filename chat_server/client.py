@@ -117,7 +117,7 @@ class Client:
 
     def overdue(self, now: float, config: ServerConfig) -> str | Due:
         """Check every timer: a reason to close the connection, or what else is due."""
-        if (self.tls_handshaking or self.conn.state is State.HANDSHAKE) and (
+        if (self.tls_handshaking or self.conn.state is not State.READY) and (
             now - self.connected_at > config.hello_timeout
         ):
             return f"no handshake within {config.hello_timeout:g} s"

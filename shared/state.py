@@ -13,7 +13,8 @@ class Role(enum.Enum):
 
 
 class State(enum.Enum):
-    HANDSHAKE = "handshake"  # until the server's Welcome
+    HANDSHAKE = "handshake"  # until the client's Hello
+    HELLO_SENT = "hello_sent"  # until the server's Welcome: the client waits
     READY = "ready"  # requests and notifications flow
     CLOSED = "closed"  # after ServerClosing or a connection-level Error; nothing more is accepted
 
@@ -27,7 +28,9 @@ _READY_SERVER = frozenset(ev.SERVER_EVENTS) - {ev.Welcome}
 # (and its tighter limits) to one frame type.
 ALLOWED: dict[tuple[Role, State], frozenset[type[ev.Event]]] = {
     (Role.CLIENT, State.HANDSHAKE): frozenset({ev.Hello}),
-    (Role.SERVER, State.HANDSHAKE): _ALWAYS_SERVER | {ev.Welcome},
+    (Role.SERVER, State.HANDSHAKE): _ALWAYS_SERVER,
+    (Role.CLIENT, State.HELLO_SENT): frozenset(),
+    (Role.SERVER, State.HELLO_SENT): _ALWAYS_SERVER | {ev.Welcome},
     (Role.CLIENT, State.READY): _READY_CLIENT,
     (Role.SERVER, State.READY): _READY_SERVER,
     (Role.CLIENT, State.CLOSED): frozenset(),
@@ -36,13 +39,15 @@ ALLOWED: dict[tuple[Role, State], frozenset[type[ev.Event]]] = {
 
 
 # Events that never change the state: the common case, answered with one set lookup.
-_NEUTRAL = frozenset(ev.CLIENT_EVENTS + ev.SERVER_EVENTS) - {ev.Welcome, ev.ServerClosing, ev.Error}
+_NEUTRAL = frozenset(ev.CLIENT_EVENTS + ev.SERVER_EVENTS) - {ev.Hello, ev.Welcome, ev.ServerClosing, ev.Error}
 
 
 def next_state(state: State, event: ev.Event) -> State:
     """The state after ``event`` was sent or received in ``state``."""
     if type(event) in _NEUTRAL:
         return state
+    if isinstance(event, ev.Hello):
+        return State.HELLO_SENT
     if isinstance(event, ev.Welcome):
         return State.READY
     if isinstance(event, ev.ServerClosing) or (isinstance(event, ev.Error) and event.request_id is None):

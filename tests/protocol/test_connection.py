@@ -118,7 +118,7 @@ def test_several_frames_in_one_read() -> None:
 def test_handshake_moves_both_sides_to_ready() -> None:
     pair = ConnectionPair()
     assert pair.client_sends(Hello(1, PROTOCOL_VERSION, "x")) == [Hello(1, PROTOCOL_VERSION, "x")]
-    assert pair.server.state.value == "handshake"
+    assert pair.server.state.value == "hello_sent"
     pair.server_sends(Welcome(1, PROTOCOL_VERSION, "s", 65536))
     assert pair.client.state is State.READY
     assert pair.server.state is State.READY

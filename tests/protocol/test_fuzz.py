@@ -6,7 +6,21 @@ import msgpack
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared import Connection, Event, ProtocolError, Role, encode
+from shared import (
+    Connection,
+    CreateGroup,
+    Event,
+    FetchHistory,
+    Hello,
+    JoinGroup,
+    LeaveGroup,
+    Ping,
+    Pong,
+    ProtocolError,
+    Role,
+    SendMessage,
+    encode,
+)
 from tests.helpers import ConnectionPair
 
 _MSGPACK_VALUES = st.recursive(
@@ -69,7 +83,7 @@ def _ready(role: Role) -> Connection:
     return pair.server if role is Role.SERVER else pair.client
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=3000, deadline=None)
 @given(st.binary(max_size=300), st.booleans())
 def test_any_bytes_give_events_or_a_protocol_error(data: bytes, bytewise: bool) -> None:
     chunks = [data[i : i + 1] for i in range(len(data))] if bytewise else [data]
@@ -86,3 +100,44 @@ def test_plausible_maps_give_events_or_a_protocol_error(wire: dict[str, object],
     for conn in (Connection(Role.SERVER), _ready(Role.SERVER), _ready(Role.CLIENT)):
         for event in _feed(conn, chunks):
             assert encode(event)  # whatever was accepted is valid enough to send back out
+
+
+_CLIENT_EVENTS = st.one_of(
+    st.builds(Hello, st.integers(0, 5), st.integers(0, 3)),
+    st.builds(CreateGroup, st.integers(0, 5), st.just("team"), st.just("pw"), st.just("Al")),
+    st.builds(JoinGroup, st.integers(0, 5), st.integers(0, 3), st.just("pw"), st.just("Bo")),
+    st.builds(LeaveGroup, st.integers(0, 5), st.integers(0, 3)),
+    st.builds(
+        SendMessage,
+        st.integers(0, 5),
+        st.integers(0, 3),
+        st.text(st.characters(categories=["L", "N", "Zs"]), min_size=1, max_size=5).filter(str.strip),
+    ),
+    st.builds(FetchHistory, st.integers(0, 5), st.integers(0, 3), st.integers(0, 9)),
+    st.builds(Ping, st.integers(0, 9)),
+    st.builds(Pong, st.integers(0, 9)),
+)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(_CLIENT_EVENTS, max_size=8), st.integers(1, 7))
+def test_any_sequence_of_client_events_follows_the_state_table(sequence: list[Event], chunk: int) -> None:
+    """Whatever order a client sends frames in, the server side yields them in order or stops with a
+    ProtocolError at the first one its state forbids; nothing else, and never an event after the error."""
+    server = Connection(Role.SERVER)
+    data = b"".join(encode(event) for event in sequence)
+    received: list[Event] = []
+    failed = False
+    for i in range(0, len(data), chunk):
+        try:
+            received += server.receive_data(data[i : i + chunk])
+        except ProtocolError as exc:
+            received += [e for e in exc.pending_events if isinstance(e, Event)]
+            failed = True
+            break
+    assert received == sequence[: len(received)]
+    if not failed:
+        assert received == sequence
+    if sequence and received:
+        assert isinstance(received[0], Hello)  # nothing is accepted before the handshake
+    assert all(not isinstance(e, Hello) for e in received[1:])  # and hello only once
