@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -158,25 +159,19 @@ async def _paced(client: BenchClient, group_id: int, rate: float, deadline: floa
     task.cancel()
 
 
-def _start_server(store: str, sync: str) -> tuple[subprocess.Popen[bytes], str, int]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "chat_server",
-        "--port",
-        "0",
-        "--store",
-        store,
-        "--sync",
-        sync,
-        "--log-level",
-        "warning",
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([*cmd[:-2], "--log-level", "info"], stderr=subprocess.PIPE, env=env)
+# Throughput runs measure the message path, not the flood limits: a few clients send as fast as they can.
+UNTHROTTLED = ["--message-burst", "1000000000", "--message-rate", "1000000000"]
+
+
+def start_server(*flags: str) -> tuple[subprocess.Popen[bytes], str, int]:
+    """A ``python -m chat_server`` child on a free port; its log goes to a drained pipe."""
+    cmd = [sys.executable, "-m", "chat_server", "--port", "0", *flags]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.stderr is not None
     for line in proc.stderr:
         if match := _LISTENING.search(line):
+            stderr = proc.stderr
+            threading.Thread(target=stderr.read, daemon=True).start()  # never let the log pipe fill up
             return proc, match.group(1).decode(), int(match.group(2))
     raise RuntimeError("the server did not start")
 
@@ -185,7 +180,7 @@ def run_one(store: str, sync: str, args: argparse.Namespace) -> Result:
     """One configuration against a fresh server process."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}" if store == "sqlite" else "memory:"
-        proc, host, port = _start_server(url, sync)
+        proc, host, port = start_server("--store", url, "--sync", sync, *UNTHROTTLED)
         try:
             clients, elapsed = asyncio.run(_load(host, port, args))
         finally:
@@ -216,7 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=200, help="messages in flight per client (default %(default)s)")
     parser.add_argument("--rate", type=float, default=0, help="total messages/s instead of a window (paced mode)")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run (default %(default)s)")
+    parser.add_argument("--storm", action="store_true", help="measure good clients during hostile storms instead")
     args = parser.parse_args(argv)
+    if args.storm:
+        from chat_server.bench_storm import run_storms  # noqa: PLC0415 - only this mode needs it
+
+        return run_storms(args.seconds)
     configs = [("memory", "normal")] if args.store in ("memory", "all") else []
     if args.store in ("sqlite", "all"):
         configs += [("sqlite", s) for s in (["normal", "full"] if args.sync == "both" else [args.sync])]
