@@ -170,6 +170,7 @@ async def _run(host: str, port: int, pid: int, seconds: float) -> None:
     for n, client in enumerate(good):
         client.next_id = 1000 * (n + 1)
     for name, storm in STORMS:
+        first_ids = [c.next_id for c in good]
         traffic = asyncio.create_task(_good_traffic(good, seconds))
         if storm is not None:
             await storm(host, port, seconds)
@@ -178,7 +179,7 @@ async def _run(host: str, port: int, pid: int, seconds: float) -> None:
         print(json.dumps({
             "phase": name,
             "good_acked": len(latencies),
-            "good_sent": sum(c.next_id for c in good) - sum(1000 * (n + 1) for n in range(len(good))),
+            "good_sent": sum(c.next_id - first for c, first in zip(good, first_ids, strict=True)),
             "p50_ms": round(quantiles[49] * 1000, 2),
             "p99_ms": round(quantiles[98] * 1000, 2),
             "max_ms": round(latencies[-1] * 1000, 2) if latencies else 0.0,
