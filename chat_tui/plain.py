@@ -6,38 +6,40 @@ ESC, C0 but tab, DEL, C1 or bidi controls reach the terminal) and a line break i
 becomes a visible ``↵``, so one printed line is one event and a peer cannot forge a ``Name: text``
 line.
 
-One inbox queue carries, in arrival order, stdin lines (read on a thread) and the link's
-notifications; the client handles it serially, so output is ordered without locks and a peer's
-message prints while we wait for the user to type.
+The network side is a :class:`chat_tui.session.ChatSession`: when the server goes away the client
+prints ``Connection lost: …``, ``Reconnecting in N s…`` and ``Reconnected.``, keeps reading typed
+lines (queued, bounded) and sends them once back; only when reconnecting gives up (after
+``GROUPCHAT_RECONNECT_TIMEOUT`` seconds, 60 by default) does it print one ``Error:`` line and exit 1.
+
+One inbox queue carries, in arrival order, stdin lines (read on a thread) and the session's events;
+the client handles it serially, so output is ordered without locks and a peer's message prints while
+we wait for the user to type.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import NoReturn, TextIO
+import os
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import NoReturn, TextIO, TypeVar
 
-from chat_tui.net import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
+from chat_tui.net import LinkError, RequestRefused
 from chat_tui.plain_io import LineOutput, OutputClosed, StdinReader
-from shared import (
-    CreateGroup,
-    Event,
-    GroupCreated,
-    GroupJoined,
-    InvalidField,
-    JoinGroup,
-    LeaveGroup,
-    MemberJoined,
-    MemberLeft,
-    MessagePosted,
-    Request,
-    SendMessage,
-    ServerClosing,
-    fields,
-    limits,
+from chat_tui.session import ChatSession
+from chat_tui.session_events import (
+    Disconnected,
+    GaveUp,
+    MessageAcknowledged,
+    MessageRefused,
+    Reconnected,
+    Reconnecting,
+    RejoinRefused,
+    SessionClosed,
+    SessionEvent,
 )
+from shared import InvalidField, MemberJoined, MemberLeft, MessagePosted, fields, limits
 
 MENU = (
     "Hello client, please choose an option:",
@@ -47,15 +49,20 @@ MENU = (
 )
 LEAVE_COMMAND = "qqq"
 INBOX_SIZE = 1024
-"""Stdin lines and notifications held ahead of the client; when full the stdin thread waits, so
+"""Stdin lines and events held ahead of the client; when full the stdin thread waits, so
 ``cat huge.txt | chat-tui --plain`` reads at the pace the server acknowledges, not into memory."""
+RECONNECT_TIMEOUT = 60.0
+"""Seconds of failed reconnecting before the client gives up and exits 1: a restart or a short network
+blip is ridden out, while a script waiting on a server that is gone for good fails within a minute."""
+RECONNECT_TIMEOUT_VARIABLE = "GROUPCHAT_RECONNECT_TIMEOUT"
 
-InboxItem = str | None | Notification
-"""A stdin line, None at end of input, or a notification from the link."""
+InboxItem = str | None | SessionEvent
+"""A stdin line, None at end of input, or an event from the session."""
+T = TypeVar("T")
 
 
 class _SessionOver(Exception):
-    """The link ended; ``message`` is printed as the one ``Error:`` line and we exit with 1."""
+    """The session ended; ``message`` is printed as the one ``Error:`` line and we exit with 1."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -66,33 +73,40 @@ class _InputEnded(Exception):
     """Stdin reached its end where a line was required: exit cleanly."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Membership:
+class _ChatLost(Exception):
+    """The server refused for good to let us back into the current chat."""
+
+
+@dataclass
+class _Chat:
+    """The chat we are in, and our messages in it that the server has not answered yet."""
+
     group_id: int
-    name: str
+    unanswered: set[str] = field(default_factory=set)  # client_msg_ids
 
 
 class PlainClient:
-    """The menu and chat loop over one :class:`ServerLink`.
+    """The menu and chat loop over one :class:`ChatSession`.
 
     Args:
-        link: an open link; the caller closes it.
-        inbox: stdin lines and the link's notifications, in arrival order.
+        session: a connected session; the caller closes it.
+        inbox: stdin lines and the session's events, in arrival order.
         out: where every line is printed.
     """
 
-    def __init__(self, link: ServerLink, inbox: asyncio.Queue[InboxItem], out: LineOutput) -> None:
-        self._link = link
+    def __init__(self, session: ChatSession, inbox: asyncio.Queue[InboxItem], out: LineOutput) -> None:
+        self._session = session
         self._inbox = inbox
         self._out = out
-        self._group_id: int | None = None  # notifications for other (left) groups are stale
+        self._chat: _Chat | None = None  # events of other (left) chats are stale
+        self._typed_ahead: deque[str] = deque()  # lines read while waiting for acknowledgements
         self._input_ended = False
 
     async def run(self) -> int:
         """Show the menu until the user exits; return the exit status (0).
 
         Raises:
-            _SessionOver: the server went away (the caller prints it and exits with 1).
+            _SessionOver: the session gave up reconnecting (the caller prints it and exits with 1).
         """
         try:
             while await self._menu_round():
@@ -111,12 +125,12 @@ class PlainClient:
         if choice not in ("1", "2"):
             self._out.line("Please choose 1, 2 or 3.")
             return True
-        membership = await (self._join() if choice == "1" else self._create())
-        return membership is None or await self._chat(membership)
+        group_id = await (self._join() if choice == "1" else self._create())
+        return group_id is None or await self._chat_in(group_id)
 
     # --- menu actions -----------------------------------------------------------------------
 
-    async def _join(self) -> _Membership | None:
+    async def _join(self) -> int | None:
         name = await self._ask("Please enter your name:")
         group_text = await self._ask("Please enter the desired chat's ID:")
         password = await self._ask("Please enter the password for the desired chat:")
@@ -128,15 +142,13 @@ class PlainClient:
         except InvalidField as exc:
             self._out.error(exc.message)
             return None
-        reply = await self._refusable(lambda rid: JoinGroup(rid, group_id, password, name))
+        reply = await self._refusable(lambda: self._session.join_group(group_id, password, name))
         if reply is None:
             return None
-        if not isinstance(reply, GroupJoined):
-            raise _SessionOver(f"the server answered a join with {reply.TYPE!r}")
         self._out.line(f"You have joined the chat with ID {reply.group_id}.")
-        return self._enter(reply.group_id, reply.name)
+        return reply.group_id
 
-    async def _create(self) -> _Membership | None:
+    async def _create(self) -> int | None:
         name = await self._ask("Please enter your name:")
         group_name = await self._ask("Please enter the new chat's name:")
         password = await self._ask("Please enter the password for the new chat:")
@@ -147,49 +159,66 @@ class PlainClient:
         except InvalidField as exc:
             self._out.error(exc.message)
             return None
-        reply = await self._refusable(lambda rid: CreateGroup(rid, group_name, password, name))
+        reply = await self._refusable(lambda: self._session.create_group(group_name, password, name))
         if reply is None:
             return None
-        if not isinstance(reply, GroupCreated):
-            raise _SessionOver(f"the server answered a create with {reply.TYPE!r}")
         self._out.line(f"Created the chat with ID {reply.group_id}.")
         self._out.line(f"You have joined the chat with ID {reply.group_id}.")
-        return self._enter(reply.group_id, reply.name)
+        return reply.group_id
 
-    def _enter(self, group_id: int, name: str) -> _Membership:
-        self._group_id = group_id
-        return _Membership(group_id, name)
+    async def _refusable(self, request: Callable[[], Awaitable[T]]) -> T | None:
+        """The reply, or None after printing why there is none (a refusal, or no connection now)."""
+        try:
+            return await request()
+        except RequestRefused as exc:
+            self._out.error(exc.error.message)
+        except SessionClosed:
+            await self._until_session_end()
+        except LinkError as exc:  # reconnecting, or the link dropped under the request: try again later
+            self._out.error(str(exc))
+        return None
 
     # --- in a chat --------------------------------------------------------------------------
 
-    async def _chat(self, membership: _Membership) -> bool:
+    async def _chat_in(self, group_id: int) -> bool:
         """Send each line until ``qqq`` (True: back to the menu) or end of input (False)."""
-        while True:
-            line = await self._read()
-            if line is None or line.strip() == LEAVE_COMMAND:
-                await self._leave(membership)
-                return line is not None
-            if line.strip():
-                await self._send(membership, line)
-
-    async def _send(self, membership: _Membership, line: str) -> None:
-        # A refused or invalid message leaves us in the chat: we are still a member on the server.
+        chat = self._chat = _Chat(group_id)
         try:
-            text = fields.message_text(line)
+            while True:
+                line = await self._read()
+                if line is None or line.strip() == LEAVE_COMMAND:
+                    await self._leave(chat)
+                    return line is not None
+                if line.strip():
+                    await self._send(chat, line)
+        except _ChatLost:
+            return True
+        finally:
+            self._chat = None
+
+    async def _send(self, chat: _Chat, line: str) -> None:
+        # Printed as "Name: text" once acknowledged: then the message is stored on the server.
+        try:
+            message = await self._session.send(chat.group_id, line)
         except InvalidField as exc:
             self._out.error(exc.message)
             return
-        reply = await self._refusable(lambda rid: SendMessage(rid, membership.group_id, text))
-        if reply is not None:  # acknowledged: the message is committed, so show it as sent
-            self._out.line(f"{membership.name}: {text}")
+        except SessionClosed:
+            await self._until_session_end()
+        chat.unanswered.add(message.client_msg_id)
 
-    async def _leave(self, membership: _Membership) -> None:
-        self._group_id = None
-        # Refused means the server no longer counts us as a member: that is what we wanted.
-        with contextlib.suppress(RequestRefused):
-            await self._request(lambda rid: LeaveGroup(rid, membership.group_id))
+    async def _leave(self, chat: _Chat) -> None:
+        while chat.unanswered:  # a line sent just before qqq or the end of input still gets through
+            item = await self._inbox.get()
+            if isinstance(item, str):
+                self._typed_ahead.append(item)
+            elif item is None:
+                self._input_ended = True
+            else:
+                self._show(item)
+        await self._session.leave_group(chat.group_id)
 
-    # --- input, notifications and requests --------------------------------------------------
+    # --- input and events -------------------------------------------------------------------
 
     async def _ask(self, prompt: str | None = None) -> str:
         if prompt is not None:
@@ -200,7 +229,9 @@ class PlainClient:
         return line
 
     async def _read(self) -> str | None:
-        """The next stdin line (None at its end), showing notifications that arrive meanwhile."""
+        """The next stdin line (None at its end), showing events that arrive meanwhile."""
+        if self._typed_ahead:
+            return self._typed_ahead.popleft()
         while not self._input_ended:
             item = await self._inbox.get()
             if item is None:
@@ -211,49 +242,54 @@ class PlainClient:
                 self._show(item)
         return None
 
-    def _show(self, item: Event | ConnectionLost) -> None:
-        if isinstance(item, ConnectionLost):
-            lost = item.reason.startswith("connection lost")
-            raise _SessionOver(item.reason if lost else f"connection lost: {item.reason}")
-        if isinstance(item, ServerClosing):
-            raise _SessionOver(_closing_message(item.reason))
-        current = self._group_id is not None and getattr(item, "group_id", None) == self._group_id
-        if isinstance(item, MessagePosted) and current:
-            self._out.line(f"{item.sender}: {item.text}")
-        elif isinstance(item, MemberJoined) and current:
-            self._out.line(f"{item.name} has joined the chat!")
-        elif isinstance(item, MemberLeft) and current:
-            self._out.line(f"{item.name} has left the chat!")
-        # Anything else is stale (a group we left, a reply that came after its timeout): ignore it.
+    def _show(self, event: SessionEvent) -> None:
+        if isinstance(event, Disconnected):
+            self._out.line(f"Connection lost: {event.reason.removeprefix('connection lost: ')}.")
+        elif isinstance(event, Reconnecting):
+            self._out.line(f"Reconnecting in {_seconds(event.delay)} s…")
+        elif isinstance(event, Reconnected):
+            self._out.line("Reconnected.")
+        elif isinstance(event, GaveUp):
+            lost = f"; {event.unsent} unsent message(s) lost" if event.unsent else ""
+            raise _SessionOver(f"gave up reconnecting: {event.reason}{lost}")
+        elif self._chat is not None:
+            self._show_in_chat(self._chat, event)
+        # Anything else is stale (a chat we left) or needs no line (pending, connected, rejoined).
 
-    async def _refusable(self, make: Callable[[int], Request]) -> Event | None:
-        """The reply to a request, or None after printing the server's refusal."""
-        try:
-            return await self._request(make)
-        except RequestRefused as exc:
-            self._out.error(exc.error.message)
-            return None
+    def _show_in_chat(self, chat: _Chat, event: SessionEvent) -> None:
+        if isinstance(event, MessageAcknowledged | MessageRefused):
+            self._show_answer(chat, event)
+        elif getattr(event, "group_id", None) != chat.group_id:
+            return  # another chat's: one we left
+        elif isinstance(event, MessagePosted):
+            self._out.line(f"{event.sender}: {event.text}")
+        elif isinstance(event, MemberJoined):
+            self._out.line(f"{event.name} has joined the chat!")
+        elif isinstance(event, MemberLeft):
+            self._out.line(f"{event.name} has left the chat!")
+        elif isinstance(event, RejoinRefused) and event.final:
+            self._out.error(f"could not rejoin the chat with ID {event.group_id}: {event.message}")
+            raise _ChatLost
 
-    async def _request(self, make: Callable[[int], Request]) -> Event:
-        try:
-            return await self._link.request(make)
-        except LinkError as exc:
-            if self._link.is_open:  # no reply in time, but the link is up: nothing more will explain it
-                raise _SessionOver(str(exc)) from None
-            await self._until_link_end()
+    def _show_answer(self, chat: _Chat, event: MessageAcknowledged | MessageRefused) -> None:
+        chat.unanswered.discard(event.message.client_msg_id)
+        if event.message.group_id != chat.group_id:
+            return
+        if isinstance(event, MessageAcknowledged):
+            self._out.line(f"{event.message.sender}: {event.message.text}")
+        else:
+            self._out.error(event.reason)
 
-    async def _until_link_end(self) -> NoReturn:
-        """Show what arrived before the link ended, then raise for its end (ServerClosing or loss)."""
-        # The link always queues ConnectionLost last, so this ends; stdin lines are dropped.
+    async def _until_session_end(self) -> NoReturn:
+        """Show events until the session's GaveUp, which raises; stdin lines are dropped."""
         while True:
             item = await self._inbox.get()
             if item is not None and not isinstance(item, str):
                 self._show(item)
 
 
-def _closing_message(reason: str) -> str:
-    usual = "the server is shutting down"
-    return usual if reason in ("", usual) else f"{usual}: {reason}"
+def _seconds(delay: float) -> str:
+    return f"{delay:.1f}".removesuffix(".0")
 
 
 def _checked_name(text: str, label: str, max_length: int) -> str:
@@ -270,43 +306,63 @@ def _checked_group_id(text: str) -> int:
     return fields.uint(int(text), "the chat ID", limits.MAX_GROUP_ID)
 
 
-async def _forward(link: ServerLink, inbox: asyncio.Queue[InboxItem]) -> None:
-    """Move the link's notifications onto the inbox, up to and including ConnectionLost."""
+async def _forward(session: ChatSession, inbox: asyncio.Queue[InboxItem]) -> None:
+    """Move the session's events onto the inbox, up to and including GaveUp."""
     while True:
-        item = await link.notifications.get()
-        await inbox.put(item)
-        if isinstance(item, ConnectionLost):
+        event = await session.next_event()
+        await inbox.put(event)
+        if isinstance(event, GaveUp):
             return
 
 
-async def _session(host: str, port: int, stdin: TextIO, out: LineOutput) -> int:
+def reconnect_timeout() -> float:
+    """Seconds to keep reconnecting: ``$GROUPCHAT_RECONNECT_TIMEOUT``, else :data:`RECONNECT_TIMEOUT`.
+
+    Raises:
+        InvalidField: the variable is set but not a positive number.
+    """
+    text = os.environ.get(RECONNECT_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return RECONNECT_TIMEOUT
     try:
-        link = await ServerLink.open(host, port)
-    except LinkError as exc:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise InvalidField(f"{RECONNECT_TIMEOUT_VARIABLE} must be a positive number of seconds, not {text!r}")
+    return seconds
+
+
+async def _run_session(host: str, port: int, stdin: TextIO, out: LineOutput) -> int:
+    try:
+        session = ChatSession(host, port, give_up_after=reconnect_timeout())
+        await session.connect()
+    except (InvalidField, LinkError) as exc:
         out.error(str(exc))
         return 1
     inbox: asyncio.Queue[InboxItem] = asyncio.Queue(INBOX_SIZE)
     StdinReader(stdin, inbox.put).start()
-    forwarder = asyncio.create_task(_forward(link, inbox), name="plain-forward")
+    forwarder = asyncio.create_task(_forward(session, inbox), name="plain-forward")
     try:
-        return await PlainClient(link, inbox, out).run()
+        return await PlainClient(session, inbox, out).run()
     except _SessionOver as exc:
         out.error(exc.message)
         return 1
     finally:
         forwarder.cancel()
-        await link.close()
+        await session.close()
 
 
 def run(host: str, port: int, stdin: TextIO, stdout: TextIO) -> int:
-    """Run the line-mode client until the user exits or the server goes away.
+    """Run the line-mode client until the user exits or the session gives up reconnecting.
 
     Returns:
-        0 after option 3 or end of input; 1 when the server is unreachable or lost, or stdout closed.
+        0 after option 3 or end of input; 1 when the server is unreachable at start, reconnecting gave
+        up, or stdout closed.
     """
     out = LineOutput(stdout)
     try:
-        return asyncio.run(_session(host, port, stdin, out))
+        return asyncio.run(_run_session(host, port, stdin, out))
     except OutputClosed:
         out.silence()
         return 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Protocol
 
 import pytest
 
 from tests.plain.helpers import PlainProcess
 
-PlainFactory = Callable[[tuple[str, int]], PlainProcess]
+
+class PlainFactory(Protocol):
+    def __call__(self, address: tuple[str, int], env: dict[str, str] | None = None) -> PlainProcess: ...
 
 
 @pytest.fixture
@@ -16,8 +19,8 @@ def start_plain() -> Iterator[PlainFactory]:
     """Start ``chat-tui --plain`` against an address; every process is killed at teardown."""
     started: list[PlainProcess] = []
 
-    def start(address: tuple[str, int]) -> PlainProcess:
-        client = PlainProcess(*address)
+    def start(address: tuple[str, int], env: dict[str, str] | None = None) -> PlainProcess:
+        client = PlainProcess(*address, env=env)
         started.append(client)
         return client
 

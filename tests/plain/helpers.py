@@ -46,8 +46,8 @@ def plain_command(host: str, port: int) -> list[str]:
 class PlainProcess:
     """A ``--plain`` client subprocess; stdout lines are collected by a thread as they arrive."""
 
-    def __init__(self, host: str, port: int, stdin: Any = subprocess.PIPE) -> None:
-        env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    def __init__(self, host: str, port: int, stdin: Any = subprocess.PIPE, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
         self.process = subprocess.Popen(
             plain_command(host, port), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
         )

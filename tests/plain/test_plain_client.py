@@ -153,19 +153,76 @@ def test_a_regular_file_as_stdin(server_address: tuple[str, int], tmp_path: Path
             alice.kill()
 
 
-def test_killed_server_prints_error_and_exits_1(server: ServerProcess, start_plain: PlainFactory) -> None:
-    alice = start_plain(server.address)
+SHORT_RECONNECT = {"GROUPCHAT_RECONNECT_TIMEOUT": "1"}
+"""Give up reconnecting after a second, so a test of giving up is quick."""
+
+
+def test_killed_server_is_reconnected_to_until_the_timeout_then_exit_1(
+    server: ServerProcess, start_plain: PlainFactory
+) -> None:
+    alice = start_plain(server.address, SHORT_RECONNECT)
     create_group(alice, "Alice", "Lobby", "pw")
     server.stop(signal.SIGKILL)
-    assert alice.read_line().startswith("Error: connection lost"), alice.describe()
+    lines = alice.read_until(r"Error: .*")
+    assert lines[0].startswith("Connection lost: "), alice.describe()
+    assert lines[1] == "Reconnecting in 0.5 s…" or lines[1].startswith("Reconnecting in 0."), alice.describe()
+    assert all(line.startswith("Reconnecting in ") for line in lines[1:-1]), alice.describe()
+    assert lines[-1].startswith("Error: gave up reconnecting: cannot connect to "), alice.describe()
     assert alice.expect_end() == 1
 
 
 def test_server_shutdown_while_idle_at_the_menu(server: ServerProcess, start_plain: PlainFactory) -> None:
-    alice = start_plain(server.address)
+    alice = start_plain(server.address, SHORT_RECONNECT)
     alice.expect(*MENU)
     server.stop(signal.SIGTERM)
-    assert alice.read_line() == "Error: the server is shutting down"
+    assert alice.read_line() == "Connection lost: the server is shutting down."
+    assert alice.read_until(r"Error: .*")[-1].startswith("Error: gave up reconnecting: ")
+    assert alice.expect_end() == 1
+
+
+def test_reconnect_rejoins_sends_what_was_typed_and_shows_each_message_once(
+    server: ServerProcess, start_plain: PlainFactory
+) -> None:
+    alice = start_plain(server.address)
+    group_id = create_group(alice, "Alice", "Lobby", "pw")
+    alice.send("before")
+    alice.expect("Alice: before")
+    server.stop(signal.SIGKILL)
+    assert alice.read_line().startswith("Connection lost: "), alice.describe()
+    assert alice.read_line().startswith("Reconnecting in "), alice.describe()
+    alice.send("typed while away")  # queued until the server is back
+
+    again = ServerProcess(list(server.args))
+    again.port = server.port
+    again.start()
+    try:
+        bob = start_plain(again.address)
+        join_group(bob, "Bob", group_id, "pw")
+        bob.read_until(r"Alice: before")  # history, after the join line (Alice's resend may follow)
+        bob.send("while Alice was away")  # Alice may be back already or not: both orders are right
+        bob.read_until(r"Bob: while Alice was away")
+
+        lines = alice.read_until(r"Reconnected\.")
+        while not {"Alice: typed while away", "Bob: while Alice was away"} <= set(lines):
+            lines.append(alice.read_line())
+        said = [line for line in lines[lines.index("Reconnected.") :] if ": " in line]
+        assert sorted(said) == ["Alice: typed while away", "Bob: while Alice was away"], alice.describe()
+        if "Alice: typed while away" not in bob.lines:
+            bob.read_until(r"Alice: typed while away")
+
+        bob.send("after")
+        alice.expect("Bob: after")  # nothing repeated in between
+        alice.send("qqq")
+        alice.expect(*MENU)
+        alice.send("3")
+        assert alice.expect_end() == 0
+    finally:
+        again.stop()
+
+
+def test_a_bad_reconnect_timeout_is_an_error(server_address: tuple[str, int], start_plain: PlainFactory) -> None:
+    alice = start_plain(server_address, {"GROUPCHAT_RECONNECT_TIMEOUT": "soon"})
+    assert alice.read_line() == "Error: GROUPCHAT_RECONNECT_TIMEOUT must be a positive number of seconds, not 'soon'"
     assert alice.expect_end() == 1
 
 
