@@ -325,8 +325,8 @@ class ChatSession:
         if self._retry_refused(refused):
             return False
         for joined in rejoined:
-            if group := self._ledger.groups.get(joined.group_id):
-                group.refusals = 0
+            if membership := self._ledger.groups.get(joined.group_id):
+                membership.refusals = 0
         while self._ledger.outbox:  # before the replay is read: a replayed message of ours is then known by seq
             await self._send_head(link)
         self._events.put(Reconnected())  # first, so a UI shows "back" before what it missed
