@@ -95,9 +95,7 @@ class ServerLink:
         link = cls(reader, writer)
         link._read_task = asyncio.create_task(link._read_loop(), name="groupchat-read")
         try:
-            welcome = await asyncio.wait_for(
-                link.request(lambda rid: Hello(rid, PROTOCOL_VERSION, client)), timeout
-            )
+            welcome = await asyncio.wait_for(link.request(lambda rid: Hello(rid, PROTOCOL_VERSION, client)), timeout)
         except RequestRefused as exc:
             await link.close()
             raise LinkError(f"the server refused the connection: {exc.error.message}") from None
@@ -145,8 +143,9 @@ class ServerLink:
         if self._read_task is not None and self._read_task is not asyncio.current_task():
             self._read_task.cancel()
         self._writer.close()
+        # shield: two tasks may close one link; cancelling one must not cancel the other's wait.
         with contextlib.suppress(OSError, ConnectionError):  # already gone: nothing more to flush
-            await self._writer.wait_closed()
+            await asyncio.shield(self._writer.wait_closed())
 
     async def _read_loop(self) -> None:
         reason = "the server closed the connection"
