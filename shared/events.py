@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 from shared import fields, limits
 from shared.errors import InvalidField
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SLOTS: dict[type, tuple[Any, ...]] = {}
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
+def _slots(cls: type) -> tuple[Any, ...]:
+    """The slot descriptors of a dataclass's fields, in field order (setting through them skips the
+    frozen-dataclass __setattr__ guard, which is the point of ``trusted``)."""
+    slots = _SLOTS.get(cls)
+    if slots is None:
+        slots = _SLOTS[cls] = tuple(getattr(cls, f.name) for f in dataclasses.fields(cls))
+    return slots
 
 
 def _normalise(event: object, name: str, value: object) -> None:
@@ -38,8 +40,8 @@ class Event:
         """Build from values already checked (a server relaying stored fields): skips the re-check,
         which costs more than the rest of the hot path. Never use it on anything read off the wire."""
         event = object.__new__(cls)
-        for name, value in zip(_field_names(cls), values, strict=True):
-            object.__setattr__(event, name, value)
+        for slot, value in zip(_slots(cls), values, strict=True):
+            slot.__set__(event, value)
         return event
 
 

@@ -75,7 +75,8 @@ group_name_key = name_key
 def message_text(value: object) -> str:
     """Chat text: NFC, 1..MAX_TEXT_LENGTH characters, no controls but newline and tab."""
     text = string(value, "text", limits.MAX_TEXT_LENGTH * 4, min_length=1)
-    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():  # ASCII is already NFC: skip the normaliser for the common case
+        text = unicodedata.normalize("NFC", text)
     if not 1 <= len(text) <= limits.MAX_TEXT_LENGTH:
         raise InvalidField(f"text must be 1 to {limits.MAX_TEXT_LENGTH} characters long")
     if not text.strip():
