@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -27,10 +28,13 @@ class ServerProcess:
     port: int = 0
     log: list[str] = field(default_factory=list)
 
-    def start(self, timeout: float = 15.0) -> tuple[str, int]:
+    def start(self, timeout: float = 15.0, *, max_open_files: int | None = None) -> tuple[str, int]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "chat_server", "--host", self.host, "--port", str(self.port), *self.args]
+
         self.process = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
+        if max_open_files is not None:  # set from outside (Linux prlimit): no preexec_fn in a threaded test run
+            resource.prlimit(self.process.pid, resource.RLIMIT_NOFILE, (max_open_files, max_open_files))
         ready = threading.Event()
         threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
         if not ready.wait(timeout):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import subprocess
@@ -341,3 +342,29 @@ def test_tls_handshake_in_the_loop_then_chat(start: Starter, tmp_path: Path) -> 
     stuck = socket.create_connection(server.address)  # connects, never starts TLS: cut at the timeout
     stuck.settimeout(10)
     assert stuck.recv(100) == b""
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_out_of_descriptors_pauses_accepting_without_spinning_then_recovers(tmp_path: Path) -> None:
+    server = ServerProcess(["--store", sqlite_url(tmp_path / "chat.db"), *LOAD_FLAGS])
+    server.start(max_open_files=40)
+    try:
+        assert server.process is not None
+        pid = server.process.pid
+        # The kernel completes these handshakes into the backlog; the server runs out of descriptors.
+        crowd = [socket.create_connection(server.address) for _ in range(60)]
+        server.wait_for_log("accept paused")
+        cpu_before = _cpu_seconds(pid)
+        threading.Event().wait(1.0)
+        assert _cpu_seconds(pid) - cpu_before < 0.5  # paused, not spinning on a readable listener
+        for sock in crowd:
+            sock.close()
+        client = RawClient(server.address)  # descriptors freed: accepting resumed
+        client.create("after", "pw", "A")
+        client.close()
+    finally:
+        server.stop()
