@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Callable
+from ssl import SSLCertVerificationError, SSLContext, SSLError
 
 from shared import (
     PROTOCOL_VERSION,
@@ -80,16 +81,23 @@ class ServerLink:
         host: str,
         port: int,
         *,
+        ssl: SSLContext | None = None,
         client: str = f"groupchat/{__version__}",
         timeout: float = CONNECT_TIMEOUT,
     ) -> ServerLink:
-        """Connect and complete the handshake.
+        """Connect (over TLS when ``ssl`` is given, checking the certificate against ``host``) and
+        complete the handshake.
 
         Raises:
-            LinkError: the server is unreachable, refused the handshake or did not answer in time.
+            LinkError: the server is unreachable, failed the TLS handshake (e.g. an untrusted
+                certificate), refused the handshake or did not answer in time.
         """
+        hostname = None if ssl is None else host  # asyncio refuses a server_hostname without ssl
+        connecting = asyncio.open_connection(host, port, ssl=ssl, server_hostname=hostname)
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            reader, writer = await asyncio.wait_for(connecting, timeout)
+        except SSLError as exc:  # before OSError, its base: a TLS failure is not "cannot connect"
+            raise LinkError(f"TLS handshake with {host}:{port} failed: {_describe_tls(exc)}") from None
         except (OSError, TimeoutError) as exc:
             raise LinkError(f"cannot connect to {host}:{port}: {_describe(exc)}") from None
         link = cls(reader, writer)
@@ -200,6 +208,19 @@ class ServerLink:
         except asyncio.QueueFull:
             self.notifications.get_nowait()  # drop the oldest so the end of the link is always seen
             self.notifications.put_nowait(ConnectionLost(reason))
+
+
+def _describe_tls(exc: SSLError) -> str:
+    """``certificate verify failed: self-signed certificate`` rather than ``[SSL: …] … (_ssl.c:1006)``."""
+    if isinstance(exc, SSLCertVerificationError):
+        detail = exc.verify_message
+        return f"certificate verify failed: {detail}" if detail else "certificate verify failed"
+    reason = getattr(exc, "reason", None)
+    if reason == "WRONG_VERSION_NUMBER":  # what OpenSSL says when the other end does not speak TLS at all
+        return "wrong version number (the server does not seem to speak TLS)"
+    if isinstance(reason, str) and reason:
+        return reason.lower().replace("_", " ")
+    return _describe(exc)
 
 
 def _describe(exc: BaseException) -> str:

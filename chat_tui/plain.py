@@ -23,6 +23,7 @@ import os
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from ssl import SSLContext
 from typing import NoReturn, TextIO, TypeVar
 
 from chat_tui.net import LinkError, RequestRefused
@@ -315,12 +316,17 @@ async def _forward(session: ChatSession, inbox: asyncio.Queue[InboxItem]) -> Non
             return
 
 
-def reconnect_timeout() -> float:
-    """Seconds to keep reconnecting: ``$GROUPCHAT_RECONNECT_TIMEOUT``, else :data:`RECONNECT_TIMEOUT`.
+def reconnect_seconds(given: float | None = None) -> float:
+    """Seconds to keep reconnecting: ``given``, else ``$GROUPCHAT_RECONNECT_TIMEOUT``, else
+    :data:`RECONNECT_TIMEOUT`.
 
     Raises:
-        InvalidField: the variable is set but not a positive number.
+        InvalidField: ``given`` or the variable is not a positive number.
     """
+    if given is not None:
+        if not 0 < given < float("inf"):
+            raise InvalidField(f"the reconnect timeout must be a positive number of seconds, not {given!r}")
+        return given
     text = os.environ.get(RECONNECT_TIMEOUT_VARIABLE, "").strip()
     if not text:
         return RECONNECT_TIMEOUT
@@ -333,9 +339,11 @@ def reconnect_timeout() -> float:
     return seconds
 
 
-async def _run_session(host: str, port: int, stdin: TextIO, out: LineOutput) -> int:
+async def _run_session(
+    host: str, port: int, stdin: TextIO, out: LineOutput, *, ssl_context: SSLContext | None, give_up: float | None
+) -> int:
     try:
-        session = ChatSession(host, port, give_up_after=reconnect_timeout())
+        session = ChatSession(host, port, ssl=ssl_context, give_up_after=reconnect_seconds(give_up))
         await session.connect()
     except (InvalidField, LinkError) as exc:
         out.error(str(exc))
@@ -353,8 +361,23 @@ async def _run_session(host: str, port: int, stdin: TextIO, out: LineOutput) -> 
         await session.close()
 
 
-def run(host: str, port: int, stdin: TextIO, stdout: TextIO) -> int:
+def run(
+    host: str,
+    port: int,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    ssl_context: SSLContext | None = None,
+    reconnect_timeout: float | None = None,
+) -> int:
     """Run the line-mode client until the user exits or the session gives up reconnecting.
+
+    Args:
+        host, port: the server.
+        stdin, stdout: where lines are read and printed.
+        ssl_context: speak TLS with this context (None: plain TCP).
+        reconnect_timeout: seconds of failed reconnecting before giving up; None reads
+            ``$GROUPCHAT_RECONNECT_TIMEOUT``, else :data:`RECONNECT_TIMEOUT` (60 s).
 
     Returns:
         0 after option 3 or end of input; 1 when the server is unreachable at start, reconnecting gave
@@ -362,7 +385,8 @@ def run(host: str, port: int, stdin: TextIO, stdout: TextIO) -> int:
     """
     out = LineOutput(stdout)
     try:
-        return asyncio.run(_run_session(host, port, stdin, out))
+        session = _run_session(host, port, stdin, out, ssl_context=ssl_context, give_up=reconnect_timeout)
+        return asyncio.run(session)
     except OutputClosed:
         out.silence()
         return 1

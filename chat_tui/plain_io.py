@@ -108,10 +108,14 @@ class StdinReader:
         self._deliver(None)
 
     def _deliver(self, item: str | None) -> bool:
+        delivery = self._deliver_on_loop(item)
         try:
-            asyncio.run_coroutine_threadsafe(self._deliver_on_loop(item), self._loop).result()
-        except (RuntimeError, concurrent.futures.CancelledError):
-            return False  # the loop closed or is shutting down: nobody wants more input
+            asyncio.run_coroutine_threadsafe(delivery, self._loop).result()
+        except RuntimeError:  # the loop is closed: nobody wants more input
+            delivery.close()  # never scheduled; closing it spares a "never awaited" warning
+            return False
+        except concurrent.futures.CancelledError:
+            return False  # the loop is shutting down
         return True
 
     def _lines(self) -> Iterator[str]:

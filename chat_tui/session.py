@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
+from ssl import SSLContext
 
 from chat_tui.ledger import Ledger, Membership
 from chat_tui.net import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
@@ -104,6 +105,8 @@ class ChatSession:
 
     Args:
         host, port: the server.
+        ssl: a TLS context (e.g. ``ssl.create_default_context(cafile=...)``) used for every (re)connect;
+            None speaks plain TCP.
         backoff: reconnect delays.
         give_up_after: seconds of failed reconnecting before :class:`GaveUp`; None tries forever.
         wait: how a delay is waited (``asyncio.sleep``); tests pass a gate they open themselves.
@@ -114,11 +117,13 @@ class ChatSession:
         host: str,
         port: int,
         *,
+        ssl: SSLContext | None = None,
         backoff: Backoff | None = None,
         give_up_after: float | None = None,
         wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.host, self.port = host, port
+        self._ssl = ssl
         self._backoff = backoff or Backoff()
         self._give_up_after = give_up_after
         self._wait = wait
@@ -144,7 +149,7 @@ class ChatSession:
         Raises:
             LinkError: the server is unreachable or refused the handshake.
         """
-        link = await ServerLink.open(self.host, self.port)
+        link = await ServerLink.open(self.host, self.port, ssl=self._ssl)
         self._attach(link)
         self._set_state(SessionState.CONNECTED)
         self._events.put(Connected(self.host, self.port))
@@ -296,7 +301,7 @@ class ChatSession:
     async def _attempt(self) -> ServerLink | str:
         """One reconnect: the restored link, or why it failed."""
         try:
-            link = await ServerLink.open(self.host, self.port)
+            link = await ServerLink.open(self.host, self.port, ssl=self._ssl)
         except LinkError as exc:
             return str(exc)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -85,6 +86,24 @@ def start_server(db: Path, *extra: str) -> ServerProcess:
     server = ServerProcess(["--store", sqlite_url(db), *extra])
     server.start()
     return server
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (``openssl req``); returns ``(cert.pem, key.pem)``."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def start_tls_server(directory: Path, *extra: str) -> tuple[ServerProcess, Path]:
+    """A server speaking TLS with a fresh self-signed certificate; returns it and the certificate."""
+    cert, key = make_certificate(directory)
+    server = start_server(directory / "chat.db", "--tls-cert", str(cert), "--tls-key", str(key), *extra)
+    return server, cert
 
 
 class TcpProxy:

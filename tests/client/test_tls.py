@@ -1,0 +1,66 @@
+"""ChatSession and ServerLink over TLS, against a real server with a self-signed certificate."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chat_tui.net import LinkError, ServerLink
+from chat_tui.session import ChatSession
+from chat_tui.session_events import MessageAcknowledged
+from shared import MessagePosted
+from tests.client.helpers import expect, start_tls_server
+from tests.conftest import ServerProcess
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
+    """A TLS server and the certificate a client must trust."""
+    server, cert = start_tls_server(tmp_path)
+    yield server, cert
+    server.stop()
+
+
+async def test_sessions_create_join_and_chat_over_tls(tls_server: tuple[ServerProcess, Path]) -> None:
+    server, cert = tls_server
+    trusted = ssl.create_default_context(cafile=cert)
+    alice = ChatSession(*server.address, ssl=trusted)
+    bob = ChatSession(*server.address, ssl=trusted)
+    await alice.connect()
+    await bob.connect()
+    group_id = (await alice.create_group("Lobby", "pw", "Alice")).group_id
+    assert (await bob.join_group(group_id, "pw", "Bob")).members == ("Alice", "Bob")
+    sent = await alice.send(group_id, "hello over TLS")
+    assert (await expect(alice, MessageAcknowledged)).message == sent
+    posted = await expect(bob, MessagePosted)
+    assert (posted.sender, posted.text) == ("Alice", "hello over TLS")
+    await alice.close()
+    await bob.close()
+    assert "(TLS)" in server.log_text()
+
+
+async def test_an_untrusted_certificate_is_a_clear_link_error(tls_server: tuple[ServerProcess, Path]) -> None:
+    server, _cert = tls_server
+    host, port = server.address
+    session = ChatSession(host, port, ssl=ssl.create_default_context())  # the system CAs: not ours
+    with pytest.raises(LinkError) as caught:
+        await session.connect()
+    assert str(caught.value).startswith(f"TLS handshake with {host}:{port} failed: certificate verify failed")
+    assert "_ssl.c" not in str(caught.value)
+    await session.close()
+
+
+async def test_tls_to_a_plain_server_is_a_tls_error_not_a_hang(server: ServerProcess) -> None:
+    host, port = server.address
+    with pytest.raises(LinkError) as caught:
+        await ServerLink.open(host, port, ssl=ssl.create_default_context(), timeout=5)
+    assert str(caught.value).startswith(f"TLS handshake with {host}:{port} failed: ")
+
+
+async def test_plain_tcp_to_a_tls_server_fails_without_a_hang(tls_server: tuple[ServerProcess, Path]) -> None:
+    server, _cert = tls_server
+    with pytest.raises(LinkError, match="no handshake from"):
+        await ServerLink.open(*server.address, timeout=5)
