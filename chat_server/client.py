@@ -90,10 +90,7 @@ class Client:
         Raises:
             OSError: the connection failed.
         """
-        if isinstance(self.sock, ssl.SSLSocket):
-            sent = self.out.send_each(self.sock, budget, _NOT_NOW)  # SSL sockets have no sendmsg
-        else:
-            sent = self.out.write_to(self.sock, budget)
+        sent = self.out.write_to(self.sock, budget, _NOT_NOW)
         if sent:
             self.last_written = now
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from collections import deque
 from itertools import islice
 
@@ -41,35 +42,25 @@ class OutputBuffer:
             self._tail = None
             self._chunks.append(data)
 
-    def write_to(self, sock: socket.socket, budget: int) -> int:
+    def write_to(self, sock: socket.socket, budget: int, not_now: tuple[type[BaseException], ...]) -> int:
         """Send up to about ``budget`` bytes without blocking; return how many were sent.
 
+        Plain sockets get up to 64 chunks per ``sendmsg`` call; TLS sockets have no ``sendmsg`` and get
+        one ``send`` per chunk (a retried TLS write offers the same bytes again: the unsent head stays
+        at the front). An exception in ``not_now`` just ends the write until the next readiness.
+
         Raises:
-            OSError: the peer is gone (other than EAGAIN, which just stops the write).
+            OSError: the peer is gone.
         """
+        vectored = not isinstance(sock, ssl.SSLSocket)
         sent_total = 0
         while self._chunks and sent_total < budget:
             self._tail = None  # a chunk handed to the kernel may be partly sent: never extend it again
             try:
-                sent = sock.sendmsg(list(islice(self._chunks, _MAX_IOVECS)))
-            except (BlockingIOError, InterruptedError):
-                break
-            sent_total += sent
-            self._consume(sent)
-            if sent == 0:
-                break
-        return sent_total
-
-    def send_each(self, sock: socket.socket, budget: int, not_now: tuple[type[BaseException], ...]) -> int:
-        """Like :meth:`write_to` with one ``send`` per chunk, for sockets without ``sendmsg`` (TLS).
-
-        A retried TLS write must offer the same bytes again: the unsent head stays at the front.
-        """
-        sent_total = 0
-        while self._chunks and sent_total < budget:
-            self._tail = None
-            try:
-                sent = sock.send(self._chunks[0])
+                if vectored:
+                    sent = sock.sendmsg(list(islice(self._chunks, _MAX_IOVECS)))
+                else:
+                    sent = sock.send(self._chunks[0])
             except not_now:
                 break
             sent_total += sent
