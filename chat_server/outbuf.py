@@ -57,10 +57,7 @@ class OutputBuffer:
         while self._chunks and sent_total < budget:
             self._tail = None  # a chunk handed to the kernel may be partly sent: never extend it again
             try:
-                if vectored:
-                    sent = sock.sendmsg(list(islice(self._chunks, _MAX_IOVECS)))
-                else:
-                    sent = sock.send(self._chunks[0])
+                sent = sock.sendmsg(list(islice(self._chunks, _MAX_IOVECS))) if vectored else sock.send(self._chunks[0])
             except not_now:
                 break
             sent_total += sent
