@@ -1,21 +1,23 @@
 """A chat session's bookkeeping, without I/O: the groups it is in, what it owes the server, what the UI saw.
 
 :class:`Ledger` holds the memberships (with the newest ``seq`` delivered, for rejoining with
-``since_seq``), the outbox of messages not yet acknowledged, and acknowledgements waiting for their
-place in a group's ``seq`` order. Everything here is synchronous so the session can absorb a batch of
-frames without another task interleaving.
+``since_seq``, and the holes a long absence left), the outbox of messages not yet acknowledged, and
+acknowledgements waiting for their place in a group's ``seq`` order. Everything here is synchronous so
+the session can absorb a batch of frames without another task interleaving.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chat_tui.session_events import (
     EventStream,
+    HistoryGap,
     MessageAcknowledged,
     MessagePending,
     MessageRefused,
@@ -37,6 +39,8 @@ class Membership:
     seen_seq: int = 0  # the newest seq delivered to the consumer
     oldest_seq: int | None = None  # the oldest seq delivered (replay, live or fetch_older)
     refusals: int = 0  # rejoins refused in a row
+    replay_after: int | None = None  # since_seq of a rejoin whose replay has not started yet
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (after, before): seqs strictly between are missing
 
     @property
     def resume_seq(self) -> int:
@@ -46,6 +50,25 @@ class Membership:
     def saw(self, seq: int) -> None:
         self.seen_seq = max(self.seen_seq, seq)
         self.oldest_seq = seq if self.oldest_seq is None else min(self.oldest_seq, seq)
+
+    def undelivered(self, seq: int) -> bool:
+        """Whether ``seq`` was never delivered: older than what was, or inside a gap."""
+        below = self.oldest_seq is None or seq < self.oldest_seq
+        return below or any(after < seq < before for after, before in self.gaps)
+
+    def filled(self, lowest: int, before_seq: int) -> None:
+        """A history page covered every seq from ``lowest`` to ``before_seq - 1``: shrink the gaps it reached.
+
+        Pages are contiguous (seqs have no holes and a page holds the newest ones below its bound), so
+        a page that reaches a gap's top moves that top down to ``lowest``.
+        """
+        kept = []
+        for after, before in self.gaps:
+            if lowest < before <= before_seq:
+                before = max(lowest, after + 1)  # noqa: PLW2901 (the gap's new top)
+            if before > after + 1:
+                kept.append((after, before))
+        self.gaps = kept
 
 
 class Ledger:
@@ -60,6 +83,7 @@ class Ledger:
         self.groups: dict[int, Membership] = {}
         self.outbox: deque[OutgoingMessage] = deque()  # unacknowledged, in sending order
         self._unplaced: dict[int, dict[int, _Ack]] = {}  # group -> seq -> acknowledged, not yet delivered
+        self._on_wire: set[str] = set()  # client_msg_ids in the outbox sent at least once: maybe stored
         self._events = events
         self._changed = changed
 
@@ -78,6 +102,15 @@ class Ledger:
         self._discard(message)
         self._unplaced.setdefault(message.group_id, {})[reply.seq] = (message, reply)
 
+    def sending(self, message: OutgoingMessage) -> None:
+        """``message`` goes on a wire: from now on the server may hold it even if no answer comes."""
+        self._on_wire.add(message.client_msg_id)
+
+    def head_may_be_stored(self) -> bool:
+        """The oldest unacknowledged message was sent before; a rejoin must resend it before the replay
+        is read, so that a stored copy in the replay is recognised as ours (by its seq)."""
+        return bool(self.outbox) and self.outbox[0].client_msg_id in self._on_wire
+
     def refused(self, message: OutgoingMessage, code: str, reason: str) -> None:
         self._discard(message)
         self._events.put(MessageRefused(message, code, reason))
@@ -90,6 +123,7 @@ class Ledger:
         """
         unplaced = sorted((ack for acks in self._unplaced.values() for ack in acks.values()), key=lambda a: a[1].ts)
         self.outbox.extendleft(message for message, _ in reversed(unplaced))
+        self._on_wire.update(message.client_msg_id for message, _ in unplaced)
         self._unplaced.clear()
 
     def drop_outbox(self) -> int:
@@ -97,6 +131,7 @@ class Ledger:
         count = len(self.outbox) + sum(len(acks) for acks in self._unplaced.values())
         self.outbox.clear()
         self._unplaced.clear()
+        self._on_wire.clear()
         self._changed()
         return count
 
@@ -116,6 +151,7 @@ class Ledger:
         self._changed()
 
     def _discard(self, message: OutgoingMessage) -> None:
+        self._on_wire.discard(message.client_msg_id)
         with contextlib.suppress(ValueError):  # already forgotten with its group
             self.outbox.remove(message)
 
@@ -126,6 +162,7 @@ class Ledger:
         group = self.groups.get(posted.group_id)
         if group is None:
             return  # a group we left
+        self._check_replay_start(group, posted.seq)
         self.place_acks(posted.group_id, below=posted.seq)
         own = self._unplaced.get(posted.group_id, {}).pop(posted.seq, None)
         if own is not None:  # a replayed message of ours whose first acknowledgement was lost
@@ -133,6 +170,19 @@ class Ledger:
         elif posted.seq > group.seen_seq:
             group.saw(posted.seq)
             self._events.put(posted)
+
+    def expect_replay(self, group_id: int, since_seq: int, last_seq: int) -> None:
+        """A rejoin with ``since_seq`` was answered with ``last_seq``: a replay follows if anything is newer."""
+        if group := self.groups.get(group_id):
+            group.replay_after = since_seq if last_seq > since_seq else None
+
+    def _check_replay_start(self, group: Membership, seq: int) -> None:
+        # After a long absence the server replays only the newest messages (PROTOCOL.md §6): the first
+        # replayed seq then lies above since_seq + 1, and the UI is told so it can page into the hole.
+        after, group.replay_after = group.replay_after, None
+        if after is not None and seq > after + 1:
+            group.gaps.append((after, seq))
+            self._events.put(HistoryGap(group.group_id, after, seq))
 
     def member_changed(self, event: MemberJoined | MemberLeft) -> None:
         if event.group_id in self.groups:
@@ -152,3 +202,23 @@ class Ledger:
         if group := self.groups.get(message.group_id):
             group.saw(reply.seq)
         self._events.put(MessageAcknowledged(message, reply.seq, reply.ts))
+
+
+class Changes:
+    """Tasks waiting for the ledger or the session to change; :meth:`notify` wakes them to look again."""
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def until(self, ready: Callable[[], bool]) -> None:
+        """Return once ``ready()`` is true, checking again after each :meth:`notify`."""
+        while not ready():
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+
+    def notify(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)

@@ -1,15 +1,12 @@
 """A chat session that survives reconnects: groups, unacknowledged messages and the order of delivery.
 
-:class:`ChatSession` owns one :class:`~chat_tui.net.ServerLink` at a time. When it drops (loss, or
-``server_closing`` before a restart) the session reconnects with capped exponential backoff and
-jitter, rejoins each group with ``since_seq`` (PROTOCOL.md §6), resends every unacknowledged message
-with its original ``client_msg_id`` (§7) and only then reads what the server replayed, so a message
-of ours that was stored before its acknowledgement was lost shows once, as acknowledged.
+:class:`ChatSession` owns one :class:`~chat_tui.net.ServerLink` at a time and is what a UI talks to:
+create, join, leave, send, page back through history, and one ordered stream of events. Its parts:
 
-Delivery order: the link resolves a reply's future and queues notifications in wire order, so when
-an acknowledgement comes back every frame before it is already on the link's queue. The session
-absorbs that queue synchronously (:meth:`ChatSession._drain`) before placing the acknowledgement,
-so each group's messages and our acknowledgements reach the consumer once each, in ``seq`` order.
+- :mod:`chat_tui.ledger`: memberships, the outbox and the delivery order (no I/O);
+- :mod:`chat_tui.courier`: the traffic over the current link (notifications in, the outbox out);
+- :mod:`chat_tui.reconnect`: when the link drops (loss, or ``server_closing`` before a restart), backoff,
+  rejoin with ``since_seq`` and resend, until it is back or the session gives up.
 """
 
 from __future__ import annotations
@@ -17,15 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from functools import partial
 from ssl import SSLContext
 
-from chat_tui.ledger import Ledger, Membership
-from chat_tui.net import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
+from chat_tui.courier import Courier, close_link
+from chat_tui.ledger import Changes, Ledger, Membership
+from chat_tui.net import LinkError, RequestRefused, ServerLink
+from chat_tui.reconnect import Backoff, Reconnector
 from chat_tui.session_events import (
     Connected,
     Disconnected,
@@ -33,43 +30,25 @@ from chat_tui.session_events import (
     GaveUp,
     NotConnected,
     OutgoingMessage,
-    Reconnected,
-    Reconnecting,
-    Rejoined,
-    RejoinRefused,
     SessionClosed,
     SessionEvent,
 )
 from shared import (
     CreateGroup,
-    Error,
     FetchHistory,
     GroupCreated,
     GroupJoined,
     HistoryPage,
     JoinGroup,
     LeaveGroup,
-    MemberJoined,
-    MemberLeft,
-    MessageAccepted,
-    MessagePosted,
-    SendMessage,
-    ServerClosing,
     fields,
     limits,
 )
 
+__all__ = ["Backoff", "ChatSession", "SessionState"]
+
 log = logging.getLogger("chat_tui.session")
 
-RECONNECT_FIRST_DELAY = 0.5
-"""Seconds before the first attempt: a server restart is hardly noticed, a refused port costs little."""
-RECONNECT_MAX_DELAY = 30.0
-"""Cap of the doubling: a long outage costs one attempt per half minute per client, not a storm."""
-RECONNECT_JITTER = 0.2
-"""±20 % on each delay, so the clients a restart dropped together do not all come back in lockstep."""
-MAX_REJOIN_REFUSALS = 3
-"""Refused rejoins of one group (e.g. ``name_taken`` while the server still sees our old connection)
-tried on successive backoff steps before the group is given up."""
 MAX_UNACKNOWLEDGED = 100
 """Messages typed ahead of the server's acknowledgements, also during an outage: memory stays
 bounded and a pasted file waits for the server instead of piling up."""
@@ -82,22 +61,6 @@ class SessionState(Enum):
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
     CLOSED = "closed"
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Reconnect delays: ``first`` doubling up to ``cap``, each scaled by a random 1 ± ``jitter``."""
-
-    first: float = RECONNECT_FIRST_DELAY
-    cap: float = RECONNECT_MAX_DELAY
-    jitter: float = RECONNECT_JITTER
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delays(self) -> Iterator[float]:
-        delay = self.first
-        while True:
-            yield delay * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
-            delay = min(delay * 2, self.cap)
 
 
 class ChatSession:
@@ -124,16 +87,21 @@ class ChatSession:
     ) -> None:
         self.host, self.port = host, port
         self._ssl = ssl
-        self._backoff = backoff or Backoff()
-        self._give_up_after = give_up_after
-        self._wait = wait
         self._events = EventStream(EVENT_BACKLOG)
-        self._ledger = Ledger(self._events, self._wake)
+        self._changes = Changes()
+        self._ledger = Ledger(self._events, self._changes.notify)
+        self._courier = Courier(self._ledger, self._events, self._changes)
+        self._reconnector = Reconnector(
+            self._open_link,
+            self._ledger,
+            self._events,
+            self._courier,
+            backoff=backoff or Backoff(),
+            give_up_after=give_up_after,
+            wait=wait,
+        )
         self._link: ServerLink | None = None
-        self._dropped: asyncio.Future[str] | None = None
-        self._closing_reason: str | None = None
         self._supervisor: asyncio.Task[None] | None = None
-        self._waiters: list[asyncio.Future[None]] = []
         self._fetching = asyncio.Lock()
         self.state = SessionState.IDLE
 
@@ -149,8 +117,8 @@ class ChatSession:
         Raises:
             LinkError: the server is unreachable or refused the handshake.
         """
-        link = await ServerLink.open(self.host, self.port, ssl=self._ssl)
-        self._attach(link)
+        link = await self._open_link()
+        self._courier.new_link()
         self._set_state(SessionState.CONNECTED)
         self._events.put(Connected(self.host, self.port))
         self._supervisor = asyncio.create_task(self._supervise(link), name="groupchat-session")
@@ -163,7 +131,7 @@ class ChatSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
         if self._link is not None:
-            await _close(self._link)
+            await close_link(self._link)
 
     async def create_group(self, group_name: str, password: str, name: str) -> GroupCreated:
         """Create a group and remember it for rejoining.
@@ -204,7 +172,7 @@ class ChatSession:
 
     async def leave_group(self, group_id: int) -> None:
         """Wait until this group's messages are acknowledged (or refused), then leave and forget it."""
-        await self._until(lambda: not self._ledger.unsettled(group_id) or self._closed)
+        await self._changes.until(lambda: not self._ledger.unsettled(group_id) or self._closed)
         self._ledger.forget(group_id, "you left this chat")
         if self.state is SessionState.CONNECTED and self._link is not None:
             with contextlib.suppress(RequestRefused, LinkError):  # gone either way
@@ -221,7 +189,7 @@ class ChatSession:
             SessionClosed: the session is closed or gave up.
         """
         text = fields.message_text(text)
-        await self._until(lambda: self._ledger.unacknowledged() < MAX_UNACKNOWLEDGED or self._closed)
+        await self._changes.until(lambda: self._ledger.unacknowledged() < MAX_UNACKNOWLEDGED or self._closed)
         if self._closed:
             raise SessionClosed("the session is closed")
         return self._ledger.queue(group_id, text)
@@ -232,20 +200,36 @@ class ChatSession:
         Raises:
             RequestRefused, LinkError: as for :meth:`create_group`; KeyError: not in that group.
         """
+        group = self._ledger.groups[group_id]
+        before = group.oldest_seq if group.oldest_seq is not None else group.joined_at + 1
+        return await self.fetch_before(group_id, before, limit)
+
+    async def fetch_before(self, group_id: int, before_seq: int, limit: int = limits.MAX_HISTORY_PAGE) -> HistoryPage:
+        """The newest messages with ``seq < before_seq`` that were never delivered: older than the oldest
+        delivered one, or inside a :class:`~chat_tui.session_events.HistoryGap`. To fill a gap, start at
+        its ``before_seq`` and go on from the first returned seq until the gap's ``after_seq`` is reached.
+
+        Raises:
+            RequestRefused, LinkError: as for :meth:`create_group`; KeyError: not in that group.
+        """
         async with self._fetching:
             group = self._ledger.groups[group_id]
-            before = group.oldest_seq if group.oldest_seq is not None else group.joined_at + 1
-            if before <= 1:
+            if before_seq <= 1:
                 return HistoryPage(0, group_id, (), False)
             link = self._connected_link()
-            page = await link.request(partial(FetchHistory, group_id=group_id, before_seq=before, limit=limit))
+            page = await link.request(partial(FetchHistory, group_id=group_id, before_seq=before_seq, limit=limit))
             assert isinstance(page, HistoryPage)
-            self._drain(link)  # a replay ahead of the page may lower oldest_seq: keep only older entries
-            oldest = group.oldest_seq if group.oldest_seq is not None else before
-            entries = tuple(entry for entry in page.messages if entry.seq < oldest)
-            if entries:
+            self._courier.drain(link)  # a replay ahead of the page may lower oldest_seq: keep only older entries
+            entries = tuple(entry for entry in page.messages if group.undelivered(entry.seq))
+            if page.messages:
+                group.filled(page.messages[0].seq, before_seq)
+            if entries and (group.oldest_seq is None or entries[0].seq < group.oldest_seq):
                 group.oldest_seq = entries[0].seq
             return HistoryPage(page.request_id, group_id, entries, page.has_more)
+
+    def history_gaps(self, group_id: int) -> list[tuple[int, int]]:
+        """The holes ``(after_seq, before_seq)`` a long absence left in a group and no fetch filled yet."""
+        return list(self._ledger.groups[group_id].gaps)
 
     def unacknowledged(self, group_id: int | None = None) -> int:
         """How many messages (of one group, or all) still wait for their acknowledgement."""
@@ -253,167 +237,32 @@ class ChatSession:
 
     # --- link lifetime --------------------------------------------------------------------------
 
+    async def _open_link(self) -> ServerLink:
+        # Kept at once, also while a reconnect restores it, so close() can close it at any point.
+        self._link = await ServerLink.open(self.host, self.port, ssl=self._ssl)
+        return self._link
+
     async def _supervise(self, link: ServerLink) -> None:
+        """Serve the link until it drops, reconnect, serve the new one, until the session ends."""
         try:
             while True:
-                reason = await self._serve(link)
+                reason = await self._courier.serve(link)
                 self._set_state(SessionState.RECONNECTING)
                 self._events.put(Disconnected(reason))
-                new_link = await self._reconnect()
-                if new_link is None:
+                outcome = await self._reconnector.reconnect()
+                if isinstance(outcome, str):
+                    self._give_up(outcome)
                     return
-                link = new_link
+                link = outcome
                 self._set_state(SessionState.CONNECTED)
         except Exception as exc:  # a bug must not leave the UI waiting on a dead session forever
             log.exception("session failed")
             self._give_up(f"internal error: {exc}")
 
-    async def _serve(self, link: ServerLink) -> str:
-        """Read and send over ``link`` until it drops; return why it dropped."""
-        assert self._dropped is not None
-        tasks = [asyncio.create_task(self._read(link)), asyncio.create_task(self._send_outbox(link))]
-        try:
-            return await self._dropped
-        finally:
-            for task in tasks:
-                task.cancel()
-            await _close(link)
-
-    async def _reconnect(self) -> ServerLink | None:
-        """Try until a link is up and restored (returned) or the time is up (None, after GaveUp)."""
-        loop = asyncio.get_running_loop()
-        deadline = None if self._give_up_after is None else loop.time() + self._give_up_after
-        problem = "no attempt was made"
-        for attempt, step in enumerate(self._backoff.delays(), 1):
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                break
-            delay = step if remaining is None else min(step, remaining)
-            self._events.put(Reconnecting(attempt, delay))
-            await self._wait(delay)
-            outcome = await self._attempt()
-            if isinstance(outcome, ServerLink):
-                return outcome
-            problem = outcome
-        self._give_up(problem)
-        return None
-
-    async def _attempt(self) -> ServerLink | str:
-        """One reconnect: the restored link, or why it failed."""
-        try:
-            link = await ServerLink.open(self.host, self.port, ssl=self._ssl)
-        except LinkError as exc:
-            return str(exc)
-        try:
-            if await self._restore(link):
-                return link
-            problem = "the server refused to let us rejoin"
-        except LinkError as exc:
-            problem = str(exc)
-        await _close(link)
-        return problem
-
-    async def _restore(self, link: ServerLink) -> bool:
-        """Rejoin every group, resend the outbox, then absorb the replay; False to retry later."""
-        self._attach(link)
-        rejoined: list[GroupJoined] = []
-        refused: list[tuple[Membership, Error]] = []
-        for group in list(self._ledger.groups.values()):
-            join = partial(JoinGroup, group_id=group.group_id, password=group.password, name=group.name)
-            try:
-                reply = await link.request(partial(join, since_seq=group.resume_seq))
-            except RequestRefused as exc:
-                refused.append((group, exc.error))
-                continue
-            assert isinstance(reply, GroupJoined)
-            rejoined.append(reply)
-        if self._retry_refused(refused):
-            return False
-        for joined in rejoined:
-            if membership := self._ledger.groups.get(joined.group_id):
-                membership.refusals = 0
-        while self._ledger.outbox:  # before the replay is read: a replayed message of ours is then known by seq
-            await self._send_head(link)
-        self._events.put(Reconnected())  # first, so a UI shows "back" before what it missed
-        for joined in rejoined:
-            self._events.put(Rejoined(joined))
-        self._drain(link)
-        return True
-
-    def _retry_refused(self, refused: list[tuple[Membership, Error]]) -> bool:
-        retry = False
-        for group, error in refused:
-            group.refusals += 1
-            final = group.refusals >= MAX_REJOIN_REFUSALS
-            self._events.put(RejoinRefused(group.group_id, error.code, error.message, final))
-            if final:
-                self._ledger.forget(group.group_id, error.message)
-            retry = retry or not final
-        return retry
-
     def _give_up(self, reason: str) -> None:
         unsent = self._ledger.drop_outbox()
         self._set_state(SessionState.CLOSED)
         self._events.put(GaveUp(reason, unsent))
-
-    # --- reading and sending on one link ----------------------------------------------------------
-
-    def _attach(self, link: ServerLink) -> None:
-        self._link = link
-        self._dropped = asyncio.get_running_loop().create_future()
-        self._closing_reason = None
-        self._ledger.requeue_unplaced()
-
-    async def _read(self, link: ServerLink) -> None:
-        while True:
-            await self._events.room()
-            item = await link.notifications.get()
-            self._absorb(item)
-            if isinstance(item, ConnectionLost):
-                return
-
-    async def _send_outbox(self, link: ServerLink) -> None:
-        while True:
-            await self._until(lambda: bool(self._ledger.outbox))
-            try:
-                await self._send_head(link)
-            except LinkError:
-                await _close(link)  # e.g. no answer in time: the link is useless; its end reconnects
-                return
-            self._drain(link)
-
-    async def _send_head(self, link: ServerLink) -> None:
-        """Send the oldest unacknowledged message and wait for its answer.
-
-        Raises:
-            LinkError: the link dropped; the message stays first in the outbox.
-        """
-        message = self._ledger.outbox[0]
-        send = partial(SendMessage, group_id=message.group_id, text=message.text, client_msg_id=message.client_msg_id)
-        try:
-            reply = await link.request(send)
-        except RequestRefused as exc:
-            self._ledger.refused(message, exc.code, exc.error.message)
-            return
-        assert isinstance(reply, MessageAccepted)
-        self._ledger.accepted(message, reply)
-
-    def _drain(self, link: ServerLink) -> None:
-        """Absorb every notification that arrived so far, then place the acknowledgements after them."""
-        while not link.notifications.empty():
-            self._absorb(link.notifications.get_nowait())
-        self._ledger.place_acks()
-
-    def _absorb(self, item: Notification) -> None:
-        if isinstance(item, MessagePosted):
-            self._ledger.posted(item)
-        elif isinstance(item, MemberJoined | MemberLeft):
-            self._ledger.member_changed(item)
-        elif isinstance(item, ServerClosing):
-            self._closing_reason = item.reason
-        elif isinstance(item, ConnectionLost) and self._dropped is not None and not self._dropped.done():
-            self._dropped.set_result(_drop_reason(item.reason, self._closing_reason))
-        # Anything else (a pong, a reply that came after its timeout) changes nothing.
 
     # --- small helpers --------------------------------------------------------------------------
 
@@ -431,29 +280,4 @@ class ChatSession:
     def _set_state(self, state: SessionState) -> None:
         if self.state is not SessionState.CLOSED:
             self.state = state
-        self._wake()
-
-    async def _until(self, ready: Callable[[], bool]) -> None:
-        while not ready():
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
-
-    def _wake(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-
-
-async def _close(link: ServerLink) -> None:
-    # Shielded: ServerLink.close awaits the stream's one close waiter, and cancelling one of two tasks
-    # closing the same link (the sender and the supervisor) would cancel that shared future for both.
-    await asyncio.shield(link.close())
-
-
-def _drop_reason(lost: str, closing: str | None) -> str:
-    if closing is None:
-        return lost
-    usual = "the server is shutting down"
-    return usual if closing in ("", usual) else f"{usual}: {closing}"
+        self._changes.notify()

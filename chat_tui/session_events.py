@@ -101,6 +101,25 @@ class MessagePending:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageDelayed:
+    """The server said we send too fast (``rate_limited``): ``message`` is still pending, in its place in
+    the queue, and is sent again in ``retry_in`` seconds. Not a refusal: nothing is lost."""
+
+    message: OutgoingMessage
+    retry_in: float
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryGap:
+    """Messages ``after_seq < seq < before_seq`` of a group were not replayed (a long absence: the server
+    replays only the newest after a rejoin). Page into the hole with ``ChatSession.fetch_before``."""
+
+    group_id: int
+    after_seq: int
+    before_seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class MessageAcknowledged:
     """The server stored ``message`` as ``seq`` at ``ts``: it is in its place in the group's order."""
 
@@ -127,6 +146,8 @@ SessionEvent = (
     | Rejoined
     | RejoinRefused
     | MessagePending
+    | MessageDelayed
+    | HistoryGap
     | MessageAcknowledged
     | MessageRefused
     | MessagePosted

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import subprocess
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from chat_server.store import SqliteStore, StoredMessage
 from chat_tui.session import ChatSession
 from chat_tui.session_events import SessionEvent
+from shared import MessageAccepted, SendMessage
 from tests.conftest import ServerProcess, sqlite_url
+from tests.helpers import RawClient
 
 TIMEOUT = 15.0
 """Seconds to wait for one expected event; generous for a loaded CI machine, never hit when passing."""
@@ -86,6 +90,31 @@ def start_server(db: Path, *extra: str) -> ServerProcess:
     server = ServerProcess(["--store", sqlite_url(db), *extra])
     server.start()
     return server
+
+
+class Servers:
+    """The one server process of a test at a time, always stopped at the end."""
+
+    def __init__(self, db: Path, *extra: str) -> None:
+        self.db = db
+        self.current = start_server(db, *extra)
+
+    def kill_and_restart(self) -> ServerProcess:
+        self.current.stop(signal.SIGKILL)
+        self.current = restart(self.current)
+        return self.current
+
+
+async def post(peer: RawClient, group_id: int, text: str) -> MessageAccepted:
+    """``peer`` posts ``text`` (its blocking socket runs on a thread, so the session keeps running)."""
+    send = partial(SendMessage, group_id=group_id, text=text)
+    return await asyncio.to_thread(peer.request, send, MessageAccepted)
+
+
+async def peer_in(address: tuple[str, int], group_id: int, name: str = "Bob") -> RawClient:
+    peer = await asyncio.to_thread(RawClient, address)
+    await asyncio.to_thread(peer.join, group_id, "pw", name)
+    return peer
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -23,52 +22,21 @@ from chat_tui.session_events import (
     RejoinRefused,
     SessionClosed,
 )
-from shared import GroupLeft, LeaveGroup, MessageAccepted, MessagePosted, SendMessage
+from shared import GroupLeft, LeaveGroup, MessagePosted
 from tests.client.helpers import (
     Gate,
+    Servers,
     TcpProxy,
     events_until,
     expect,
     next_event,
     of_type,
+    peer_in,
+    post,
     restart,
-    start_server,
     stored_messages,
 )
-from tests.conftest import ServerProcess
 from tests.helpers import RawClient
-
-
-class Servers:
-    """The one server process of a test at a time, always stopped at the end."""
-
-    def __init__(self, db: Path, *extra: str) -> None:
-        self.db = db
-        self.current = start_server(db, *extra)
-
-    def kill_and_restart(self) -> ServerProcess:
-        self.current.stop(signal.SIGKILL)
-        self.current = restart(self.current)
-        return self.current
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    servers = Servers(tmp_path / "chat.db")
-    yield servers
-    servers.current.stop()
-
-
-async def post(peer: RawClient, group_id: int, text: str) -> MessageAccepted:
-    """``peer`` posts ``text`` (its blocking socket runs on a thread, so the session keeps running)."""
-    send = partial(SendMessage, group_id=group_id, text=text)
-    return await asyncio.to_thread(peer.request, send, MessageAccepted)
-
-
-async def peer_in(address: tuple[str, int], group_id: int, name: str = "Bob") -> RawClient:
-    peer = await asyncio.to_thread(RawClient, address)
-    await asyncio.to_thread(peer.join, group_id, "pw", name)
-    return peer
 
 
 async def test_restart_delivers_what_was_missed_once_in_order_and_sends_what_was_typed(servers: Servers) -> None:
