@@ -1,39 +1,86 @@
-"""One frozen dataclass per frame type. Each checks its own fields on construction.
+"""One frozen dataclass per frame type. Each checks (and normalises) its own fields on construction.
 
 Client requests are imperatives and carry ``request_id`` (``id`` on the wire), chosen by the client;
 the server's answer to a request carries the same id. Server notifications are past-tense facts.
+Every class lists its fields and, in ``CHECKS``, the rule for each: the rules live in ``fields.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Self
 
 from shared import fields, limits
 from shared.errors import InvalidField
 
+Check = Callable[[Any], Any]  # returns the (normalised) value or raises InvalidField
+
+
+def _uint(field: str, maximum: int) -> Check:
+    return lambda value: fields.uint(value, field, maximum)
+
+
+def _string(field: str, maximum: int, minimum: int = 0) -> Check:
+    return lambda value: fields.string(value, field, maximum, min_length=minimum)
+
+
+_REQUEST_ID = _uint("id", limits.MAX_REQUEST_ID)
+_GROUP_ID = _uint("group_id", limits.MAX_GROUP_ID)
+_SEQ = _uint("seq", limits.MAX_GROUP_ID)
+_TS = _uint("ts", limits.MAX_GROUP_ID)
+_NONCE = _uint("nonce", limits.MAX_REQUEST_ID)
+_VERSION = _uint("version", 2**16)
+_NAME: Check = fields.display_name
+_SENDER: Check = lambda value: fields.display_name(value, "sender")  # noqa: E731 - a table of rules
+_GROUP_NAME: Check = fields.group_name
+_PASSWORD: Check = fields.password
+_TEXT: Check = fields.message_text
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: None if value is None else check(value)
+
+
+def _page_limit(value: object) -> int:
+    limit = fields.uint(value, "limit", limits.MAX_HISTORY_PAGE)
+    if limit == 0:
+        raise InvalidField(f"limit must be between 1 and {limits.MAX_HISTORY_PAGE}")
+    return limit
+
+
+def _boolean(value: object) -> bool:
+    if type(value) is not bool:
+        raise InvalidField("has_more must be a boolean")
+    return value
+
+
 _SLOTS: dict[type, tuple[Any, ...]] = {}
 
 
 def _slots(cls: type) -> tuple[Any, ...]:
     """The slot descriptors of a dataclass's fields, in field order (setting through them skips the
-    frozen-dataclass __setattr__ guard, which is the point of ``trusted``)."""
+    frozen-dataclass __setattr__ guard: how checks store normalised values and ``trusted`` builds)."""
     slots = _SLOTS.get(cls)
     if slots is None:
         slots = _SLOTS[cls] = tuple(getattr(cls, f.name) for f in dataclasses.fields(cls))
     return slots
 
 
-def _normalise(event: object, name: str, value: object) -> None:
-    object.__setattr__(event, name, value)
-
-
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Base of every frame. ``TYPE`` is the wire ``type`` string."""
+    """Base of every frame. ``TYPE`` is the wire ``type`` string; ``CHECKS`` maps each field to its rule."""
 
     TYPE: ClassVar[str] = ""
+    CHECKS: ClassVar[Mapping[str, Check]] = {}
+
+    def __post_init__(self) -> None:
+        for name, check in self.CHECKS.items():
+            value = getattr(self, name)
+            checked = check(value)
+            if checked is not value:
+                getattr(type(self), name).__set__(self, checked)
 
     @classmethod
     def trusted(cls, *values: object) -> Self:
@@ -51,9 +98,6 @@ class Request(Event):
 
     request_id: int
 
-    def __post_init__(self) -> None:
-        fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
-
 
 # --- client -> server -------------------------------------------------------------------------
 
@@ -63,13 +107,13 @@ class Hello(Request):
     """First frame of every connection: the protocol version the client speaks."""
 
     TYPE: ClassVar[str] = "hello"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID,
+        "version": _VERSION,
+        "client": _string("client", limits.MAX_CLIENT_LABEL_LENGTH),
+    }
     version: int
     client: str = ""
-
-    def __post_init__(self) -> None:
-        Request.__post_init__(self)
-        fields.uint(self.version, "version", 2**16)
-        fields.string(self.client, "client", limits.MAX_CLIENT_LABEL_LENGTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +121,12 @@ class CreateGroup(Request):
     """Create a group; the creator joins it as ``name``."""
 
     TYPE: ClassVar[str] = "create_group"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_name": _GROUP_NAME, "password": _PASSWORD, "name": _NAME,
+    }  # fmt: skip
     group_name: str
     password: str
     name: str
-
-    def __post_init__(self) -> None:
-        Request.__post_init__(self)
-        _normalise(self, "group_name", fields.group_name(self.group_name))
-        fields.password(self.password)
-        _normalise(self, "name", fields.display_name(self.name))
 
     def __repr__(self) -> str:  # never let a password reach a log line through repr()
         return f"CreateGroup(request_id={self.request_id}, group_name={self.group_name!r}, name={self.name!r})"
@@ -96,17 +137,14 @@ class JoinGroup(Request):
     """Join group ``group_id`` as ``name``, proving knowledge of its password."""
 
     TYPE: ClassVar[str] = "join_group"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "password": _PASSWORD, "name": _NAME,
+        "since_seq": _optional(_uint("since_seq", limits.MAX_GROUP_ID)),
+    }  # fmt: skip
     group_id: int
     password: str
     name: str
     since_seq: int | None = None  # "I have seen up to here": send what came after, not the last N
-
-    def __post_init__(self) -> None:
-        Request.__post_init__(self)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        fields.password(self.password)
-        _normalise(self, "name", fields.display_name(self.name))
-        fields.optional_uint(self.since_seq, "since_seq", limits.MAX_GROUP_ID)
 
     def __repr__(self) -> str:
         return f"JoinGroup(request_id={self.request_id}, group_id={self.group_id}, name={self.name!r})"
@@ -117,11 +155,8 @@ class LeaveGroup(Request):
     """Leave a group this connection is a member of."""
 
     TYPE: ClassVar[str] = "leave_group"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"request_id": _REQUEST_ID, "group_id": _GROUP_ID}
     group_id: int
-
-    def __post_init__(self) -> None:
-        Request.__post_init__(self)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,16 +164,13 @@ class SendMessage(Request):
     """Post ``text`` to a group this connection is a member of."""
 
     TYPE: ClassVar[str] = "send_message"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "text": _TEXT,
+        "client_msg_id": _optional(lambda value: fields.token(value, "client_msg_id")),
+    }  # fmt: skip
     group_id: int
     text: str
     client_msg_id: str | None = None  # makes a resend after a reconnect idempotent
-
-    def __post_init__(self) -> None:
-        Request.__post_init__(self)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        _normalise(self, "text", fields.message_text(self.text))
-        if self.client_msg_id is not None:
-            fields.token(self.client_msg_id, "client_msg_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +178,13 @@ class FetchHistory(Request):
     """Ask for up to ``limit`` messages of a group you are in with seq below ``before_seq``, newest last."""
 
     TYPE: ClassVar[str] = "fetch_history"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID,
+        "before_seq": _uint("before_seq", limits.MAX_GROUP_ID), "limit": _page_limit,
+    }  # fmt: skip
     group_id: int
     before_seq: int
     limit: int = limits.MAX_HISTORY_PAGE
-
-    def __post_init__(self) -> None:
-        Request.__post_init__(self)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        fields.uint(self.before_seq, "before_seq", limits.MAX_GROUP_ID)
-        if not fields.uint(self.limit, "limit", limits.MAX_HISTORY_PAGE) >= 1:
-            raise InvalidField(f"limit must be between 1 and {limits.MAX_HISTORY_PAGE}")
 
 
 # --- either direction -------------------------------------------------------------------------
@@ -166,10 +195,8 @@ class Ping(Event):
     """Liveness check; the peer answers with a Pong carrying the same nonce."""
 
     TYPE: ClassVar[str] = "ping"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"nonce": _NONCE}
     nonce: int
-
-    def __post_init__(self) -> None:
-        fields.uint(self.nonce, "nonce", limits.MAX_REQUEST_ID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +204,8 @@ class Pong(Event):
     """Answer to a Ping."""
 
     TYPE: ClassVar[str] = "pong"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"nonce": _NONCE}
     nonce: int
-
-    def __post_init__(self) -> None:
-        fields.uint(self.nonce, "nonce", limits.MAX_REQUEST_ID)
 
 
 # --- server -> client -------------------------------------------------------------------------
@@ -191,16 +216,14 @@ class Welcome(Event):
     """Answer to Hello: the handshake is complete."""
 
     TYPE: ClassVar[str] = "welcome"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "version": _VERSION, "server": _string("server", limits.MAX_CLIENT_LABEL_LENGTH),
+        "max_frame_size": _uint("max_frame_size", 2**32 - 1),
+    }  # fmt: skip
     request_id: int
     version: int
     server: str
     max_frame_size: int
-
-    def __post_init__(self) -> None:
-        fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
-        fields.uint(self.version, "version", 2**16)
-        fields.string(self.server, "server", limits.MAX_CLIENT_LABEL_LENGTH)
-        fields.uint(self.max_frame_size, "max_frame_size", 2**32 - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,16 +231,13 @@ class GroupCreated(Event):
     """Answer to CreateGroup: the group exists and the creator is its first member."""
 
     TYPE: ClassVar[str] = "group_created"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "group_name": _GROUP_NAME, "name": _NAME,
+    }  # fmt: skip
     request_id: int
     group_id: int
     group_name: str
     name: str
-
-    def __post_init__(self) -> None:
-        fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        fields.group_name(self.group_name)
-        fields.display_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,20 +245,16 @@ class GroupJoined(Event):
     """Answer to JoinGroup: you are a member; ``members`` lists everyone, you included."""
 
     TYPE: ClassVar[str] = "group_joined"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "group_name": _GROUP_NAME, "name": _NAME,
+        "members": fields.name_list, "last_seq": _uint("last_seq", limits.MAX_GROUP_ID),
+    }  # fmt: skip
     request_id: int
     group_id: int
     group_name: str
     name: str
     members: tuple[str, ...]
     last_seq: int = 0  # the group's newest seq when you joined: replayed history ends here
-
-    def __post_init__(self) -> None:
-        fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        fields.group_name(self.group_name)
-        fields.display_name(self.name)
-        _normalise(self, "members", fields.name_list(self.members))
-        fields.uint(self.last_seq, "last_seq", limits.MAX_GROUP_ID)
 
 
 class HistoryEntry(NamedTuple):
@@ -250,16 +266,16 @@ class HistoryEntry(NamedTuple):
     text: str
 
 
-def _history_entry(value: object) -> HistoryEntry:
-    if not isinstance(value, (list, tuple)) or len(value) != len(HistoryEntry._fields):
-        raise InvalidField("each history message must be an array [seq, ts, sender, text]")
-    seq, ts, sender, text = value
-    return HistoryEntry(
-        fields.uint(seq, "seq", limits.MAX_GROUP_ID),
-        fields.uint(ts, "ts", limits.MAX_GROUP_ID),
-        fields.display_name(sender, "sender"),
-        fields.message_text(text),
-    )
+def _history(value: object) -> tuple[HistoryEntry, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) > limits.MAX_HISTORY_PAGE:
+        raise InvalidField(f"messages must be an array of at most {limits.MAX_HISTORY_PAGE}")
+    entries = []
+    for item in value:
+        if not isinstance(item, (list, tuple)) or len(item) != len(HistoryEntry._fields):
+            raise InvalidField("each history message must be an array [seq, ts, sender, text]")
+        seq, ts, sender, text = item
+        entries.append(HistoryEntry(_SEQ(seq), _TS(ts), _SENDER(sender), _TEXT(text)))
+    return tuple(entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,19 +283,13 @@ class HistoryPage(Event):
     """Answer to FetchHistory: messages in increasing seq; ``has_more`` if older ones exist."""
 
     TYPE: ClassVar[str] = "history_page"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "messages": _history, "has_more": _boolean,
+    }  # fmt: skip
     request_id: int
     group_id: int
     messages: tuple[HistoryEntry, ...]
     has_more: bool
-
-    def __post_init__(self) -> None:
-        fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        if not isinstance(self.messages, (list, tuple)) or len(self.messages) > limits.MAX_HISTORY_PAGE:
-            raise InvalidField(f"messages must be an array of at most {limits.MAX_HISTORY_PAGE}")
-        _normalise(self, "messages", tuple(_history_entry(m) for m in self.messages))
-        if type(self.has_more) is not bool:
-            raise InvalidField("has_more must be a boolean")
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,48 +297,36 @@ class GroupLeft(Event):
     """Answer to LeaveGroup."""
 
     TYPE: ClassVar[str] = "group_left"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"request_id": _REQUEST_ID, "group_id": _GROUP_ID}
     request_id: int
     group_id: int
-
-    def __post_init__(self) -> None:
-        fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
 
 
 @dataclass(frozen=True, slots=True)
 class MessageAccepted(Event):
-    """Answer to SendMessage: the server took the message as ``seq`` at time ``ts``."""
+    """Answer to SendMessage: the server stored the message as ``seq`` at time ``ts``."""
 
     TYPE: ClassVar[str] = "message_accepted"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"request_id": _REQUEST_ID, "group_id": _GROUP_ID, "seq": _SEQ, "ts": _TS}
     request_id: int
     group_id: int
     seq: int
     ts: int
 
-    def __post_init__(self) -> None:
-        fields.uint(self.request_id, "id", limits.MAX_REQUEST_ID)
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        fields.uint(self.seq, "seq", limits.MAX_GROUP_ID)
-        fields.uint(self.ts, "ts", limits.MAX_GROUP_ID)
-
 
 @dataclass(frozen=True, slots=True)
 class MessagePosted(Event):
-    """Someone else posted ``text`` to a group you are in."""
+    """Someone posted ``text`` to a group you are in (live, or replayed from history)."""
 
     TYPE: ClassVar[str] = "message_posted"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "group_id": _GROUP_ID, "seq": _SEQ, "ts": _TS, "sender": _SENDER, "text": _TEXT,
+    }  # fmt: skip
     group_id: int
     seq: int
     ts: int
     sender: str
     text: str
-
-    def __post_init__(self) -> None:
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        fields.uint(self.seq, "seq", limits.MAX_GROUP_ID)
-        fields.uint(self.ts, "ts", limits.MAX_GROUP_ID)
-        fields.display_name(self.sender, "sender")
-        fields.message_text(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,12 +334,9 @@ class MemberJoined(Event):
     """``name`` joined a group you are in."""
 
     TYPE: ClassVar[str] = "member_joined"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID, "name": _NAME}
     group_id: int
     name: str
-
-    def __post_init__(self) -> None:
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        fields.display_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,12 +344,9 @@ class MemberLeft(Event):
     """``name`` left a group you are in (by request or by disconnecting)."""
 
     TYPE: ClassVar[str] = "member_left"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID, "name": _NAME}
     group_id: int
     name: str
-
-    def __post_init__(self) -> None:
-        fields.uint(self.group_id, "group_id", limits.MAX_GROUP_ID)
-        fields.display_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,10 +354,8 @@ class ServerClosing(Event):
     """The server is shutting down; it closes the connection after this frame."""
 
     TYPE: ClassVar[str] = "server_closing"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"reason": _string("reason", limits.MAX_ERROR_MESSAGE_LENGTH)}
     reason: str
-
-    def __post_init__(self) -> None:
-        fields.string(self.reason, "reason", limits.MAX_ERROR_MESSAGE_LENGTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,14 +366,13 @@ class Error(Event):
     """
 
     TYPE: ClassVar[str] = "error"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _optional(_REQUEST_ID), "code": _string("code", 32, 1),
+        "message": _string("message", limits.MAX_ERROR_MESSAGE_LENGTH),
+    }  # fmt: skip
     request_id: int | None
     code: str
     message: str
-
-    def __post_init__(self) -> None:
-        fields.optional_uint(self.request_id, "id", limits.MAX_REQUEST_ID)
-        fields.string(self.code, "code", 32, min_length=1)
-        fields.string(self.message, "message", limits.MAX_ERROR_MESSAGE_LENGTH)
 
 
 CLIENT_EVENTS: tuple[type[Event], ...] = (

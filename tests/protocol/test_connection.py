@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import subprocess
 import sys
@@ -45,6 +46,7 @@ from shared import (
     decode,
     encode,
 )
+from shared.events import CLIENT_EVENTS, SERVER_EVENTS
 from tests.helpers import ConnectionPair
 
 CLIENT_SAMPLES: list[Event] = [
@@ -260,3 +262,11 @@ def test_shared_imports_no_io_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+ALL_EVENT_TYPES: list[type[Event]] = sorted({*CLIENT_EVENTS, *SERVER_EVENTS}, key=lambda cls: cls.TYPE)
+
+
+@pytest.mark.parametrize("cls", ALL_EVENT_TYPES, ids=lambda cls: cls.TYPE)
+def test_every_field_of_every_frame_has_a_check(cls: type[Event]) -> None:
+    assert {f.name for f in dataclasses.fields(cls)} == set(cls.CHECKS)
