@@ -1,44 +1,36 @@
-"""Textual Messages that carry the network link's news into the DOM.
+"""Textual Messages that carry the chat session's news into the DOM.
 
-The link's notification pump runs as a worker on the app; it turns each protocol event into one of
-these messages and posts it to the app, which routes it to the screen that shows the event's group.
+The session's event pump runs as a worker on the app; it turns each session event into one of these
+messages and posts it to the app, which routes it to the screen that shows the event's group.
 """
 
 from __future__ import annotations
 
 from textual.message import Message
 
-from chat_tui.net import ServerLink
-from shared import Event
+from chat_tui.session import ChatSession
+from chat_tui.session_events import SessionEvent
 
 
 class Connected(Message):
-    """The link is open and handshaken."""
+    """The session's first connection is up and handshaken."""
 
-    def __init__(self, link: ServerLink) -> None:
+    def __init__(self, session: ChatSession) -> None:
         super().__init__()
-        self.link = link
+        self.session = session
 
 
 class ConnectFailed(Message):
-    """Opening the link failed; ``reason`` is a sentence for the user."""
+    """Connecting the first time failed; ``reason`` is a sentence for the user."""
 
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
 
 
-class ServerEvent(Message):
-    """A server notification (MessagePosted, MemberJoined, MemberLeft, ServerClosing, ...)."""
+class SessionNews(Message):
+    """One event from the session's ordered stream (messages, acknowledgements, reconnect states, ...)."""
 
-    def __init__(self, event: Event) -> None:
+    def __init__(self, event: SessionEvent) -> None:
         super().__init__()
         self.event = event
-
-
-class Disconnected(Message):
-    """The link ended; ``reason`` is a sentence for the user."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason

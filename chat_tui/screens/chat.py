@@ -1,4 +1,4 @@
-"""ChatScreen: one group's scrollback, members and composer."""
+"""ChatScreen: one group's scrollback, members and composer, kept while the user is elsewhere."""
 
 from __future__ import annotations
 
@@ -12,65 +12,96 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from chat_tui.net import LinkError, RequestRefused, ServerLink
+from chat_tui.net import LinkError, RequestRefused
 from chat_tui.sanitize import sanitize_line
-from chat_tui.widgets import Composer, MemberList, MessagePane
-from shared import (
-    Event,
-    InvalidField,
-    LeaveGroup,
-    MemberJoined,
-    MemberLeft,
-    MessageAccepted,
-    MessagePosted,
-    SendMessage,
-    ServerClosing,
-    fields,
+from chat_tui.session import ChatSession
+from chat_tui.session_events import (
+    HistoryGap,
+    MessageAcknowledged,
+    MessageDelayed,
+    MessagePending,
+    MessageRefused,
+    Rejoined,
+    RejoinRefused,
+    SessionEvent,
 )
+from chat_tui.widgets import Composer, ConnectionBanner, Entry, MemberList, MessagePane
+from shared import HistoryEntry, InvalidField, MemberJoined, MemberLeft, MessagePosted
 
 LEAVE_COMMANDS = frozenset({"qqq", "/leave"})
 """Lines that leave the group instead of being sent."""
+NEW_SINCE_JOIN = "new since you joined"
+"""The marker line between the replayed history and what arrived after our join."""
+HEADER_MORE = "↑ scroll up for older messages"
+HEADER_LOADING = "loading older messages…"
+HEADER_START = "beginning of history"
 
 
 class ChatScreen(Screen[None]):
-    """Chat in group ``group_id``; dismissed (back to home) when we leave."""
+    """Chat in group ``group_id``.
+
+    Args:
+        session: the app's chat session (None only in snapshot tests without a network).
+        last_seq: ``GroupJoined.last_seq`` when we joined (the replay ends there); None for a group we created.
+    """
 
     AUTO_FOCUS = "#composer"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+l", "leave", "Leave group (or type qqq)")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "home", "Groups"),
+        Binding("ctrl+l", "leave", "Leave group (or type qqq)"),
+        # Priority: the composer has focus and TextArea would take Page Up/Down for its cursor.
+        Binding("pageup", "page_up", "Older", show=False, priority=True),
+        Binding("pagedown", "page_down", "Newer", show=False, priority=True),
+    ]
+
+    class Left(Message):
+        """We left the group: the app forgets this screen."""
+
+        def __init__(self, group_id: int) -> None:
+            super().__init__()
+            self.group_id = group_id
 
     def __init__(
         self,
-        link: ServerLink | None,
+        session: ChatSession | None,
         you: str,
         group_id: int,
         group_name: str,
         members: Iterable[str],
         *,
-        created: bool = False,
+        last_seq: int | None = None,
         clock: Callable[[], float],
         tz: tzinfo | None = None,
     ) -> None:
         super().__init__()
-        self.link = link
+        self.session = session
         self.you = you
         self.group_id = group_id
         self.group_name = group_name
         self._members = tuple(members) or (you,)
-        self._created = created
+        self._last_seq = last_seq
+        self._marked = not last_seq  # nothing was replayed: no marker to place
+        self._has_more = bool(last_seq)
+        self._fetching = False
+        self.history_requests = 0
+        """How many pages of older history this screen asked for (each scroll to the top asks once)."""
         self._clock = clock
         self._tz = tz
-        self._backlog: list[Event] = []  # events routed here before the screen was mounted
+        self._composed = False
+        self._backlog: list[SessionEvent] = []  # events routed here before the screen was mounted
 
     def compose(self) -> ComposeResult:
-        """Title bar, messages beside members, composer, footer."""
+        """Title bar, connection banner, messages beside members, composer, footer."""
         yield Static(self._title(), id="chat-title")
+        yield ConnectionBanner(id="banner")
         with Horizontal(id="chat-body"):
             yield MessagePane(id="messages")
             yield MemberList(self.you, id="members")
-        yield Composer(id="composer", placeholder="Message (Enter sends; qqq or /leave leaves)")
+        yield Composer(id="composer", placeholder="Message (Enter sends; qqq or /leave leaves; Esc: groups)")
         yield Footer()
 
     def _title(self) -> Content:
@@ -83,15 +114,17 @@ class ChatScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
-        """Fill the member list and say where we are."""
+        """Fill the member list, say where we are, then show what arrived before the screen."""
+        self._composed = True  # is_mounted turns true only after on_mount returns
         self.query_one(MemberList).set_members(self._members)
+        self.pane.set_header(HEADER_MORE if self._has_more else HEADER_START)
         name = sanitize_line(self.group_name)
-        if self._created:
-            self._notice(
+        if self._last_seq is None:
+            self.notice(
                 f"You created “{name}”. Its group ID is {self.group_id}: share it and the password so others can join."
             )
-        else:
-            self._notice(f"You joined “{name}” (group ID {self.group_id}).")
+        elif self._marked:
+            self.notice(f"You joined “{name}” (group ID {self.group_id}).")
         backlog, self._backlog = self._backlog, []
         for event in backlog:
             self._show(event)
@@ -101,71 +134,164 @@ class ChatScreen(Screen[None]):
         """The scrollback."""
         return self.query_one(MessagePane)
 
+    @property
+    def composer(self) -> Composer:
+        """The message being written (kept while the user is elsewhere and through reconnects)."""
+        return self.query_one(Composer)
+
     def _time(self, seconds: float) -> str:
         try:
             return datetime.fromtimestamp(seconds, self._tz).strftime("%H:%M")
         except (OverflowError, OSError, ValueError):  # a server's ts may lie anywhere in 0..2**53 ms
             return "--:--"
 
-    def _notice(self, text: str, *, error: bool = False) -> None:
-        self.pane.add_notice(self._time(self._clock()), text, error=error)
+    def notice(self, text: str, *, error: bool = False) -> None:
+        """Add a local notice (shown literally) with the current time."""
+        panes = self.query(MessagePane)  # none once the screen is being removed (leaving, app exit)
+        if self._composed and panes:
+            panes.first().add_notice(self._time(self._clock()), text, error=error)
 
-    def apply(self, event: Event) -> None:
-        """Show a server notification about this group (the app routes them by group_id)."""
-        if self.is_mounted:
+    # --- events from the session ------------------------------------------------------------------
+
+    def apply(self, event: SessionEvent) -> None:
+        """Show a session event about this group (the app routes them by group)."""
+        if self._composed:
             self._show(event)
-        else:  # is_mounted turns true only after on_mount, which shows the backlog
+        else:  # before on_mount, which shows the backlog
             self._backlog.append(event)
 
-    def _show(self, event: Event) -> None:
-        members = self.query_one(MemberList)
+    def _show(self, event: SessionEvent) -> None:
         if isinstance(event, MessagePosted):
-            self.pane.add_message(self._time(event.ts / 1000), event.sender, event.text)
-        elif isinstance(event, MemberJoined):
+            self._message(event.seq, event.ts, event.sender, event.text)
+        elif isinstance(event, MessagePending):
+            self.pane.add_pending(event.message.client_msg_id, event.message.sender, event.message.text)
+        elif isinstance(event, MessageAcknowledged):
+            self._before(event.seq)
+            self.pane.acknowledge(event.message.client_msg_id, self._time(event.ts / 1000), event.seq)
+            self._after(event.seq)
+        elif isinstance(event, MessageDelayed):
+            if self.pane.delay(event.message.client_msg_id):
+                self.notice(f"Sending too fast: the server holds your messages back; retrying in {event.retry_in:g} s.")
+        elif isinstance(event, HistoryGap):
+            missed = event.before_seq - event.after_seq - 1
+            self.pane.add_marker(f"{missed} earlier messages not shown")
+        elif isinstance(event, MessageRefused):
+            self.pane.refuse(event.message.client_msg_id)
+            self.notice(f"Not sent ({event.code}): {event.reason}", error=True)
+        elif isinstance(event, MemberJoined | MemberLeft | Rejoined | RejoinRefused):
+            self._membership(event)
+
+    def _membership(self, event: MemberJoined | MemberLeft | Rejoined | RejoinRefused) -> None:
+        members = self.query_one(MemberList)
+        if isinstance(event, MemberJoined):
             members.add(event.name)
-            self._notice(f"{event.name} has joined the chat!")
+            self.notice(f"{event.name} has joined the chat!")
         elif isinstance(event, MemberLeft):
             members.discard(event.name)
-            self._notice(f"{event.name} has left the chat!")
-        elif isinstance(event, ServerClosing):
-            self._notice(f"The server is shutting down: {event.reason}", error=True)
+            self.notice(f"{event.name} has left the chat!")
+        elif isinstance(event, Rejoined):
+            members.set_members(event.joined.members)
+        elif event.final:
+            self.notice(f"You are no longer in this group: {event.message}", error=True)
+        else:
+            self.notice(f"Rejoining refused ({event.code}): {event.message}; trying again", error=True)
+
+    def _message(self, seq: int, ts: int, sender: str, text: str) -> None:
+        self._before(seq)
+        own = sender == self.you  # replayed messages of ours carry our name (PROTOCOL.md §6)
+        self.pane.add_message(self._time(ts / 1000), sender, text, own=own, seq=seq)
+        self._after(seq)
+        if seq <= 1:
+            self._history_complete()
+
+    def _before(self, seq: int) -> None:
+        if not self._marked and self._last_seq is not None and seq > self._last_seq:
+            self._mark()
+
+    def _after(self, seq: int) -> None:
+        if not self._marked and seq == self._last_seq:
+            self._mark()
+
+    def _mark(self) -> None:
+        """The replay is over: a rule between it and what comes after, then where we are."""
+        self._marked = True
+        self.pane.add_marker(NEW_SINCE_JOIN)
+        self.notice(f"You joined “{sanitize_line(self.group_name)}” (group ID {self.group_id}).")
+
+    # --- older history ----------------------------------------------------------------------------
+
+    @on(MessagePane.TopReached)
+    def _top_reached(self) -> None:
+        if self._has_more and not self._fetching and self.session is not None:
+            self._fetching = True  # set here, not in the worker: a second TopReached must not start one
+            self.history_requests += 1
+            self.pane.set_header(HEADER_LOADING)
+            self.run_worker(self._fetch_older(self.session), group="history", exit_on_error=False)
+
+    async def _fetch_older(self, session: ChatSession) -> None:
+        try:
+            page = await session.fetch_older(self.group_id)
+        except (RequestRefused, LinkError, KeyError) as exc:
+            reason = exc.error.message if isinstance(exc, RequestRefused) else str(exc)
+            self.pane.set_header(f"could not load older messages: {reason} (scroll up to retry)")
+        else:
+            self.pane.prepend(self._history_entry(entry) for entry in page.messages)
+            self._has_more = page.has_more
+            self.pane.set_header(HEADER_MORE if page.has_more else HEADER_START)
+        finally:
+            self._fetching = False
+
+    def _history_entry(self, entry: HistoryEntry) -> Entry:
+        return Entry(self._time(entry.ts / 1000), entry.sender, entry.text, own=entry.sender == self.you, seq=entry.seq)
+
+    def _history_complete(self) -> None:
+        self._has_more = False
+        self.pane.set_header(HEADER_START)
+
+    def action_page_up(self) -> None:
+        """Scroll the messages a page up (at the top: load older ones)."""
+        self.pane.page_up()
+
+    def action_page_down(self) -> None:
+        """Scroll the messages a page down."""
+        self.pane.page_down()
+
+    # --- sending and leaving ----------------------------------------------------------------------
 
     @on(Composer.Submitted)
     def _submitted(self, event: Composer.Submitted) -> None:
         if event.text.strip() in LEAVE_COMMANDS:
             self.action_leave()
             return
-        try:
-            text = fields.message_text(event.text)
-        except InvalidField as exc:
-            self._notice(f"Not sent: {exc.message}", error=True)
+        if self.session is None:
+            self.notice("Not sent: not connected to a server.", error=True)
             return
-        index = self.pane.add_pending(self.you, text)
-        self.run_worker(self._send(index, text), group="send", exit_on_error=False)
+        self.run_worker(self._send(self.session, event.text), group="send", exit_on_error=False)
 
-    async def _send(self, index: int, text: str) -> None:
-        if self.link is None:
-            self.pane.fail(index)
-            return
-        group_id = self.group_id
+    async def _send(self, session: ChatSession, text: str) -> None:
+        """Queue the message; it shows as pending through MessagePending, then settles by its answer."""
         try:
-            reply = await self.link.request(lambda rid: SendMessage(rid, group_id, text))
-        except RequestRefused as exc:
-            self.pane.fail(index)
-            self._notice(f"Not sent: {exc.error.message}", error=True)
-        except LinkError:
-            self.pane.fail(index)  # the disconnect itself is reported by the app
-        else:
-            if isinstance(reply, MessageAccepted):
-                self.pane.confirm(index, self._time(reply.ts / 1000))
+            await session.send(self.group_id, text)
+        except InvalidField as exc:
+            self.notice(f"Not sent: {exc.message}", error=True)
+        except KeyError:
+            self.notice("Not sent: you are no longer in this group.", error=True)
+        except LinkError as exc:
+            self.notice(f"Not sent: {exc}", error=True)
+
+    def action_home(self) -> None:
+        """Back to the home screen; the chat stays (and keeps receiving) until we leave it."""
+        self.app.pop_screen()
 
     def action_leave(self) -> None:
-        """Tell the server we leave, then go back to the home screen."""
+        """Tell the server we leave (after our pending messages are answered), then forget the chat."""
         self.run_worker(self._leave(), exclusive=True, group="leave", exit_on_error=False)
 
     async def _leave(self) -> None:
-        if self.link is not None:
-            group_id = self.group_id
+        if self.session is not None:
+            waiting = self.session.unacknowledged(self.group_id)
+            if waiting:
+                self.notice(f"Leaving once {waiting} pending message(s) are answered…")
             with suppress(RequestRefused, LinkError):  # we are out of the group either way
-                await self.link.request(lambda rid: LeaveGroup(rid, group_id))
-        self.dismiss(None)
+                await self.session.leave_group(self.group_id)
+        self.post_message(self.Left(self.group_id))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.widgets import Input, Label
 
 from chat_tui.screens import form
-from chat_tui.screens.dialog import RequestDialog
-from shared import CreateGroup, Event, GroupCreated, Request, fields
+from chat_tui.screens.dialog import Request, RequestDialog
+from shared import Event, GroupCreated, fields
 
 
 class CreateDialog(RequestDialog[GroupCreated]):
@@ -37,9 +36,9 @@ class CreateDialog(RequestDialog[GroupCreated]):
             return confirm, "The passwords do not match."
         return None
 
-    def make_request(self) -> Callable[[int], Request]:
-        """A CreateGroup for the entered name and password, under our name."""
+    def make_request(self) -> Request:
+        """Create a group with the entered name and password, under our name."""
         group_name = self.query_one("#group-name", Input).value
         password = self.query_one("#password", Input).value
         name = self.you
-        return lambda rid: CreateGroup(rid, group_name, password, name)
+        return lambda session: session.create_group(group_name, password, name)

@@ -6,7 +6,7 @@ validate as you type, Enter submits, Escape cancels, a refusal stays inside the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import ClassVar, Generic, TypeVar
 
 from textual import on
@@ -17,9 +17,13 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label
 
-from chat_tui.net import LinkError, RequestRefused, ServerLink
+from chat_tui.net import LinkError, RequestRefused
 from chat_tui.screens import form
-from shared import Event, InvalidField, Request
+from chat_tui.session import ChatSession
+from shared import Event, InvalidField
+
+Request = Callable[[ChatSession], Awaitable[Event]]
+"""A session call built from the form, e.g. ``lambda s: s.join_group(group_id, password, name)``."""
 
 ReplyT = TypeVar("ReplyT", bound=Event)
 
@@ -32,16 +36,16 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
     REPLY: ClassVar[type[Event]] = Event
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, link: ServerLink | None, name: str) -> None:
+    def __init__(self, session: ChatSession | None, name: str) -> None:
         super().__init__()
-        self.link = link
+        self.session = session
         self.you = name
 
     def make_fields(self) -> ComposeResult:
         """Yield the Labels and Inputs of the form, first field first."""
         raise NotImplementedError
 
-    def make_request(self) -> Callable[[int], Request]:
+    def make_request(self) -> Request:
         """Build the request from the (valid) field values."""
         raise NotImplementedError
 
@@ -96,19 +100,19 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
         """Close without a result."""
         self.dismiss(None)
 
-    async def _send(self, make: Callable[[int], Request]) -> None:
-        if self.link is None:
+    async def _send(self, make: Request) -> None:
+        if self.session is None:
             self.show_error("Not connected to a server.")
             self.query_one("#submit", Button).disabled = False
             return
         try:
-            reply = await self.link.request(make)
+            reply = await make(self.session)
         except RequestRefused as exc:
             self.show_error(form.refusal_text(exc.code, exc.error.message))
         except InvalidField as exc:  # our own input failed a protocol check the form missed
             self.show_error(exc.message)
-        except LinkError as exc:
-            self.show_error(f"Connection lost: {exc}")
+        except LinkError as exc:  # NotConnected while reconnecting: the banner says so too
+            self.show_error(f"Not now: {exc}")
         else:
             if isinstance(reply, self.REPLY):
                 self.dismiss(reply)  # type: ignore[arg-type]  # narrowed by REPLY at runtime

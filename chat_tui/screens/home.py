@@ -11,20 +11,23 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label
+from textual.widgets import Button, Footer, Label, OptionList
+from textual.widgets.option_list import Option
 
-from chat_tui.net import ServerLink
 from chat_tui.sanitize import sanitize_line
+from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.create import CreateDialog
 from chat_tui.screens.join import JoinDialog
+from chat_tui.session import ChatSession
+from chat_tui.widgets import ConnectionBanner
 from shared import GroupCreated, GroupJoined
 
 
 class HomeScreen(Screen[None]):
-    """Three choices; ``j``, ``c`` and ``q`` are their keys.
+    """Three choices; ``j``, ``c`` and ``q`` are their keys. Above them, the groups we are in.
 
-    ``link`` is None only when the screen is shown without a network (snapshot tests); the dialogs then
-    say "not connected" on submit.
+    ``session`` is None only when the screen is shown without a network (snapshot tests); the dialogs
+    then say "not connected" on submit. ``chats`` is the app's live map of open chats.
     """
 
     AUTO_FOCUS = "#join"
@@ -41,33 +44,62 @@ class HomeScreen(Screen[None]):
             super().__init__()
             self.reply = reply
 
-    def __init__(self, link: ServerLink | None, name: str, server: str) -> None:
+    class GroupChosen(Message):
+        """The user picked one of the groups we are in: show its chat again."""
+
+        def __init__(self, group_id: int) -> None:
+            super().__init__()
+            self.group_id = group_id
+
+    def __init__(
+        self, session: ChatSession | None, name: str, server: str, chats: dict[int, ChatScreen] | None = None
+    ) -> None:
         super().__init__()
-        self.link = link
+        self.session = session
         self.you = name
         self.server = server
+        self._chats = chats if chats is not None else {}
 
     def compose(self) -> ComposeResult:
-        """A greeting and three buttons."""
+        """The connection banner, a greeting, the groups we are in and three buttons."""
+        yield ConnectionBanner(id="banner")
         with Vertical(id="home-menu", classes="form"):
             yield Label(Content("groupchat"), classes="form-title")
             yield Label(
                 Content.assemble("Connected to ", (self.server, "bold"), " as ", (sanitize_line(self.you), "bold"))
             )
+            yield OptionList(id="groups")
             yield Button("Join group", id="join", variant="primary")
             yield Button("Create group", id="create")
             yield Button("Quit", id="quit", variant="error")
         yield Footer()
 
+    def on_screen_resume(self) -> None:
+        """Back from a chat (or a dialog): list the groups we are in now."""
+        groups = self.query_one("#groups", OptionList)
+        groups.clear_options()
+        for group_id, chat in sorted(self._chats.items()):
+            label = Content.assemble((sanitize_line(chat.group_name), "bold"), (f"  group ID {group_id}", "dim"))
+            groups.add_option(Option(label, id=str(group_id)))
+        groups.border_title = f"Your groups ({len(self._chats)}) · Enter opens"
+        groups.set_class(bool(self._chats), "-visible")
+        if self._chats:
+            groups.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#groups")
+    def _group_chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.post_message(self.GroupChosen(int(event.option.id)))
+
     @on(Button.Pressed, "#join")
     def action_join(self) -> None:
         """Open the join dialog."""
-        self.app.push_screen(JoinDialog(self.link, self.you), self._entered)
+        self.app.push_screen(JoinDialog(self.session, self.you), self._entered)
 
     @on(Button.Pressed, "#create")
     def action_create(self) -> None:
         """Open the create dialog."""
-        self.app.push_screen(CreateDialog(self.link, self.you), self._entered)
+        self.app.push_screen(CreateDialog(self.session, self.you), self._entered)
 
     @on(Button.Pressed, "#quit")
     def _quit(self) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.widgets import Input, Label
 
 from chat_tui.screens import form
-from chat_tui.screens.dialog import RequestDialog
-from shared import Event, GroupJoined, JoinGroup, Request, fields
+from chat_tui.screens.dialog import Request, RequestDialog
+from shared import Event, GroupJoined, fields
 
 
 class JoinDialog(RequestDialog[GroupJoined]):
@@ -28,9 +27,9 @@ class JoinDialog(RequestDialog[GroupJoined]):
         yield Label("Password")
         yield form.field(fields.password, id="password", placeholder="group password", password=True)
 
-    def make_request(self) -> Callable[[int], Request]:
-        """A JoinGroup for the entered ID and password, under our name."""
+    def make_request(self) -> Request:
+        """Join the entered group with the password, under our name."""
         group_id = int(self.query_one("#group-id", Input).value)
         password = self.query_one("#password", Input).value
         name = self.you
-        return lambda rid: JoinGroup(rid, group_id, password, name)
+        return lambda session: session.join_group(group_id, password, name)

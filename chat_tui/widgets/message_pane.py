@@ -3,44 +3,65 @@
 RichLog and Log cost seconds and hundreds of MB at chat scale and never re-wrap (notes/tui.md §2.2),
 so the pane keeps plain records, wraps them for the current width on demand, and maps a screen row to
 its record with ``bisect`` over per-width row offsets. Rendered rows are cached per (record, width).
+
+The rows, top to bottom: an optional one-row header (history state: "loading…", "beginning of
+history"), the settled records (messages in ``seq`` order, notices), then our own messages still
+waiting for the server. Older history is prepended: the new records get row offsets counting down
+from the first one, so a page costs the wrapping of its own records, not a re-layout of the pane.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
-from itertools import accumulate
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import accumulate, count
 from typing import ClassVar, Literal
 
 from textual.cache import LRUCache
 from textual.content import Content
-from textual.events import Resize
+from textual.events import MouseScrollUp, Resize
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style
 
 from chat_tui.sanitize import sanitize, sanitize_line
 
-EntryState = Literal["sent", "pending", "failed"]
+EntryState = Literal["sent", "pending", "delayed", "failed"]
+EntryKind = Literal["message", "notice", "error", "marker"]
 TIME_WIDTH = 6
 """Cells of the time column: "HH:MM" plus a space; wrapped rows are indented by it (hanging indent)."""
 _PENDING_MARK = " ··· "
 _FAILED_MARK = "  !  "
+_DELAYED_MARK = "slow "
 _CACHE_SIZE = 2000
 """Records whose rendered rows are kept: several screens' worth, so scrolling back and forth is cheap."""
+_keys = count()
 
 
 @dataclass(slots=True)
 class Entry:
-    """One record in the pane: a chat message (``sender`` set) or a notice (``sender`` empty)."""
+    """One record in the pane: a chat message (``sender`` set), a notice or a marker line.
+
+    ``seq`` is the group's sequence number of a message the server stored; ``key`` identifies the record
+    in the render cache (indexes shift when history is prepended or a pending message settles).
+    """
 
     time: str
     sender: str
     text: str
     own: bool = False
     state: EntryState = "sent"
-    error: bool = False
+    kind: EntryKind = "message"
+    seq: int | None = None
+    key: int = field(default_factory=lambda: next(_keys))
+
+    @property
+    def error(self) -> bool:
+        """An error notice (shown in the error colour)."""
+        return self.kind == "error"
 
 
 class MessagePane(ScrollView, can_focus=True):
@@ -53,6 +74,8 @@ class MessagePane(ScrollView, can_focus=True):
         "message-pane--pending",
         "message-pane--notice",
         "message-pane--error",
+        "message-pane--marker",
+        "message-pane--header",
     }
 
     DEFAULT_CSS = """
@@ -66,77 +89,189 @@ class MessagePane(ScrollView, can_focus=True):
     MessagePane > .message-pane--pending { color: $text-muted; text-style: italic; }
     MessagePane > .message-pane--notice { color: $text-muted; text-style: italic; }
     MessagePane > .message-pane--error { color: $error; text-style: bold; }
+    MessagePane > .message-pane--marker { color: $warning; }
+    MessagePane > .message-pane--header { color: $text-muted; }
     """
+
+    class TopReached(Message):
+        """The user scrolled to the top (or tried to scroll past it): time to load older history."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None):
         super().__init__(name=name, id=id, classes=classes)
         self._entries: list[Entry] = []
-        self._heights: list[int] = []  # rows of each entry at ``self._layout_width``
-        self._starts: list[int] = []  # first row of each entry (prefix sums of _heights)
+        self._heights: list[int] = []  # rows of each settled entry at ``self._layout_width``
+        self._starts: list[int] = []  # first row of each settled entry; may start below 0 after a prepend
+        self._pending: list[Entry] = []
+        self._pending_heights: list[int] = []
+        self._pending_ids: list[str] = []  # the caller's key of each pending entry (its client_msg_id)
+        self._seqs: set[int] = set()
+        self._header: str | None = None
         self._layout_width = 0
         self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(_CACHE_SIZE)
         self._scroll_pending = False
 
+    # --- what is shown ----------------------------------------------------------------------------
+
     @property
     def entries(self) -> list[Entry]:
-        """The records shown, oldest first (read-only by convention)."""
-        return self._entries
+        """The records shown, top to bottom: settled ones, then our pending messages (a copy)."""
+        return [*self._entries, *self._pending]
 
-    def add_message(self, time: str, sender: str, text: str, *, own: bool = False) -> int:
-        """Append a confirmed message; returns its index."""
-        return self._append(Entry(time, sanitize_line(sender), sanitize(text), own=own))
+    @property
+    def header(self) -> str | None:
+        """The one-row header above the records (None: no header row)."""
+        return self._header
 
-    def add_pending(self, sender: str, text: str) -> int:
-        """Append our own message as "sending…"; :meth:`confirm` or :meth:`fail` it later."""
-        return self._append(Entry("", sanitize_line(sender), sanitize(text), own=True, state="pending"))
+    def has_seq(self, seq: int) -> bool:
+        """A message with this ``seq`` is shown already."""
+        return seq in self._seqs
 
-    def add_notice(self, time: str, text: str, *, error: bool = False) -> int:
-        """Append a notice such as "Bob has joined the chat!"; returns its index."""
-        return self._append(Entry(time, "", sanitize(text), error=error))
+    def add_message(self, time: str, sender: str, text: str, *, own: bool = False, seq: int | None = None) -> None:
+        """Append a message the server stored; a ``seq`` shown before is ignored (each shows once)."""
+        if seq is not None:
+            if seq in self._seqs:
+                return
+            self._seqs.add(seq)
+        self._append(Entry(time, sanitize_line(sender), sanitize(text), own=own, seq=seq))
 
-    def confirm(self, index: int, time: str) -> None:
-        """Mark a pending message as accepted by the server at ``time``."""
-        self._update(index, time, "sent")
+    def add_notice(self, time: str, text: str, *, error: bool = False) -> None:
+        """Append a notice such as "Bob has joined the chat!"."""
+        self._append(Entry(time, "", sanitize(text), kind="error" if error else "notice"))
 
-    def fail(self, index: int) -> None:
-        """Mark a pending message as not delivered."""
-        self._update(index, "", "failed")
+    def add_marker(self, text: str) -> None:
+        """Append a full-width rule with ``text`` in it, e.g. between replayed and new messages."""
+        self._append(Entry("", "", sanitize_line(text), kind="marker"))
 
-    def _update(self, index: int, time: str, state: EntryState) -> None:
-        entry = self._entries[index]
-        entry.time, entry.state = time, state
-        # Only the time column and styles change, so the row count (and every offset) stays valid.
-        self._cache.discard((index, self._layout_width))
+    def add_pending(self, key: str, sender: str, text: str) -> None:
+        """Show our own message as waiting for the server, below everything settled."""
+        entry = Entry("", sanitize_line(sender), sanitize(text), own=True, state="pending")
+        self._pending.append(entry)
+        self._pending_ids.append(key)
+        self._pending_heights.append(self._height(entry))
+        self._changed(follow=self._following())
+
+    def is_pending(self, key: str) -> bool:
+        """Our message ``key`` still waits for the server."""
+        return key in self._pending_ids
+
+    def acknowledge(self, key: str, time: str, seq: int) -> None:
+        """Our message ``key`` was stored as ``seq`` at ``time``: it takes its place after what came before."""
+        entry = self._take_pending(key)
+        if entry is None or seq in self._seqs:
+            return
+        entry.time, entry.state, entry.seq = time, "sent", seq
+        self._seqs.add(seq)
+        self._append(entry)
+
+    def delay(self, key: str) -> bool:
+        """Our message ``key`` is held back by the server's rate limit; True the first time it is."""
+        if key not in self._pending_ids:
+            return False
+        entry = self._pending[self._pending_ids.index(key)]
+        first, entry.state = entry.state != "delayed", "delayed"
+        self._cache.discard((entry.key, self._layout_width))
         self.refresh()
+        return first
 
-    def _append(self, entry: Entry) -> int:
-        follow = self._scroll_pending or self.is_vertical_scroll_end
+    def refuse(self, key: str) -> None:
+        """Our message ``key`` was refused: it stays, marked as not delivered."""
+        entry = self._take_pending(key)
+        if entry is not None:
+            entry.time, entry.state = "", "failed"
+            self._append(entry)
+
+    def _take_pending(self, key: str) -> Entry | None:
+        ids = self._pending_ids
+        if key not in ids:
+            return None
+        index = ids.index(key)
+        del ids[index], self._pending_heights[index]
+        entry = self._pending.pop(index)
+        self._cache.discard((entry.key, self._layout_width))
+        return entry
+
+    def set_header(self, text: str | None) -> None:
+        """Show ``text`` in the header row (None removes the row); the rows below stay where they are."""
+        had = self._header is not None
+        self._header = None if text is None else sanitize_line(text)
+        shift = (self._header is not None) - had
+        self._changed(follow=False)
+        if shift and self.scroll_y > 0:
+            self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
+
+    def prepend(self, entries: Iterable[Entry]) -> int:
+        """Insert older messages above the settled ones, keeping the line at the top of the view in place.
+
+        Messages whose ``seq`` is shown already are skipped. Returns the number of rows added.
+        """
+        new = [entry for entry in entries if entry.seq is None or entry.seq not in self._seqs]
+        for entry in new:
+            entry.sender, entry.text = sanitize_line(entry.sender), sanitize(entry.text)
+            if entry.seq is not None:
+                self._seqs.add(entry.seq)
+        self._entries[:0] = new
+        if not new or not self._layout_width:
+            self.refresh()
+            return 0
+        heights = [self._height(entry) for entry in new]
+        top = self._starts[0] if self._starts else 0
+        first = top - sum(heights)
+        self._starts[:0] = _starts(first, heights)
+        self._heights[:0] = heights
+        added = top - first
+        self._set_virtual_size()
+        self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
+        self.refresh()
+        return added
+
+    # --- layout -----------------------------------------------------------------------------------
+
+    def _following(self) -> bool:
+        return self._scroll_pending or self.is_vertical_scroll_end
+
+    def _append(self, entry: Entry) -> None:
+        follow = self._following()
         self._entries.append(entry)
         if self._layout_width:
-            height = len(self._wrap(entry, self._layout_width))
-            self._starts.append(self._starts[-1] + self._heights[-1] if self._heights else 0)
-            self._heights.append(height)
+            end = self._starts[-1] + self._heights[-1] if self._heights else 0
+            self._starts.append(end)
+            self._heights.append(self._height(entry))
+        self._changed(follow=follow)
+
+    def _changed(self, *, follow: bool) -> None:
+        if self._layout_width:
             self._set_virtual_size()
         if follow and not self._scroll_pending:
             # One scroll per refresh however many messages arrive in between (notes/tui.md §2.2).
             self._scroll_pending = True
             self.call_after_refresh(self._follow_end)
         self.refresh()
-        return len(self._entries) - 1
 
     def _follow_end(self) -> None:
         self._scroll_pending = False
         self.scroll_end(animate=False, immediate=True, x_axis=False)
 
+    @property
+    def _header_rows(self) -> int:
+        return 0 if self._header is None else 1
+
+    @property
+    def _settled_rows(self) -> int:
+        return self._starts[-1] + self._heights[-1] - self._starts[0] if self._heights else 0
+
     def _set_virtual_size(self) -> None:
-        total = self._starts[-1] + self._heights[-1] if self._heights else 0
+        total = self._header_rows + self._settled_rows + sum(self._pending_heights)
         self.virtual_size = Size(self._layout_width, total)
+
+    def _height(self, entry: Entry) -> int:
+        return 1 if entry.kind == "marker" else len(self._wrap(entry, self._layout_width))
 
     def _relayout(self, width: int) -> None:
         """Re-wrap every record for ``width``; called when the width changes."""
         self._layout_width = width
-        self._heights = [len(self._wrap(entry, width)) for entry in self._entries]
-        self._starts = [0, *accumulate(self._heights)][: len(self._heights)]
+        self._heights = [self._height(entry) for entry in self._entries]
+        self._starts = _starts(0, self._heights)
+        self._pending_heights = [self._height(entry) for entry in self._pending]
         self._set_virtual_size()
 
     def on_resize(self, _event: Resize) -> None:
@@ -152,6 +287,32 @@ class MessagePane(ScrollView, can_focus=True):
         """Theme or CSS changed: cached rows hold old colours."""
         super().notify_style_update()
         self._cache.clear()
+
+    # --- reaching the top -------------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Scrolling reached the top: ask for older history."""
+        super().watch_scroll_y(old_value, new_value)
+        if new_value <= 0 < old_value:
+            self.post_message(self.TopReached())
+
+    def _on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
+        super()._on_mouse_scroll_up(event)
+        if self.scroll_y <= 0:  # also when everything fits and there is nothing to scroll
+            self.post_message(self.TopReached())
+
+    def page_up(self) -> None:
+        """Scroll a page up; at the top, ask for older history."""
+        if self.scroll_y <= 0:
+            self.post_message(self.TopReached())
+        else:
+            self.scroll_page_up(animate=False)
+
+    def page_down(self) -> None:
+        """Scroll a page down."""
+        self.scroll_page_down(animate=False)
+
+    # --- rendering --------------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
         """Render screen row ``y`` (the line API): only visible rows are ever rendered."""
@@ -171,25 +332,44 @@ class MessagePane(ScrollView, can_focus=True):
         return width
 
     def render_row(self, row: int) -> Strip:
-        """Render row ``row`` of the whole scrollback (0 is the oldest) at the current width."""
+        """Render row ``row`` of the whole scrollback (0 is the top) at the current width."""
         width = self._ensure_layout()
         base = self.rich_style
-        if not self._starts or row >= self._starts[-1] + self._heights[-1]:
+        if row < self._header_rows:
+            header = Content.styled(self._header or "", self._style("header")).center(width)
+            return Strip(header.render_segments(Style.from_rich_style(base)), width).crop_extend(0, width, base)
+        row -= self._header_rows
+        found = self._locate(row)
+        if found is None:
             return Strip.blank(width, base)
-        index = bisect_right(self._starts, row) - 1
-        strips = self._cache.get((index, width))
+        entry, offset = found
+        strips = self._cache.get((entry.key, width))
         if strips is None:
-            strips = self._render_entry(self._entries[index], width)
-            self._cache[(index, width)] = strips
-        return strips[row - self._starts[index]].crop_extend(0, width, base)
+            strips = self._render_entry(entry, width)
+            self._cache[(entry.key, width)] = strips
+        return strips[offset].crop_extend(0, width, base)
+
+    def _locate(self, row: int) -> tuple[Entry, int] | None:
+        """The record at ``row`` (0 is the first settled row) and the row's offset inside it."""
+        settled = self._settled_rows
+        if row < settled:
+            absolute = row + self._starts[0]
+            index = bisect_right(self._starts, absolute) - 1
+            return self._entries[index], absolute - self._starts[index]
+        row -= settled
+        for entry, height in zip(self._pending, self._pending_heights, strict=True):
+            if row < height:
+                return entry, row
+            row -= height
+        return None
 
     def _style(self, component: str) -> Style:
         return Style.from_rich_style(self.get_component_rich_style(f"message-pane--{component}"))
 
     def _body(self, entry: Entry) -> Content:
         """The wrappable part of an entry, built from parts: peer text never becomes markup."""
-        if not entry.sender:
-            return Content.styled(entry.text, self._style("error" if entry.error else "notice"))
+        if entry.kind in ("notice", "error"):
+            return Content.styled(entry.text, self._style(entry.kind))
         sender_style = self._style("own" if entry.own else "sender")
         text: Content | str = entry.text
         if entry.state != "sent":
@@ -200,14 +380,25 @@ class MessagePane(ScrollView, can_focus=True):
         return self._body(entry).wrap(max(width - TIME_WIDTH, 8))
 
     def _render_entry(self, entry: Entry, width: int) -> list[Strip]:
-        marks = {"pending": _PENDING_MARK, "failed": _FAILED_MARK}
+        base = Style.from_rich_style(self.rich_style)
+        if entry.kind == "marker":
+            label = f" {entry.text} " if entry.text else ""
+            side = max(width - len(label), 2)
+            rule = "─" * (side // 2) + label + "─" * (side - side // 2)
+            line = Content.styled(rule, self._style("marker")).truncate(width)
+            return [Strip(line.render_segments(base), line.cell_length)]
+        marks = {"pending": _PENDING_MARK, "delayed": _DELAYED_MARK, "failed": _FAILED_MARK}
         time = marks.get(entry.state, entry.time.ljust(TIME_WIDTH - 1))
         time_style = self._style("error" if entry.state == "failed" else "time")
         first = Content.styled(time, time_style).pad_right(1)
         indent = Content(" " * TIME_WIDTH)
-        base = Style.from_rich_style(self.rich_style)
         strips = []
         for number, line in enumerate(self._wrap(entry, width)):
             row = (first if number == 0 else indent) + line
             strips.append(Strip(row.render_segments(base), row.cell_length))
         return strips
+
+
+def _starts(first: int, heights: list[int]) -> list[int]:
+    """The first row of each record, given the first record's row and every record's height."""
+    return list(accumulate(heights, initial=first))[:-1]

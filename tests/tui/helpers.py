@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 
 from textual.app import App
@@ -18,9 +20,26 @@ FIXED_NOW = 1_700_000_000.0
 SIZE = (100, 30)
 
 
-def make_app(host: str = "127.0.0.1", port: int = 7030, name: str = "") -> ChatApp:
+def make_app(
+    host: str = "127.0.0.1",
+    port: int = 7030,
+    name: str = "",
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    reconnect_timeout: float | None = None,
+    reconnect_wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> ChatApp:
     """The real app with a fixed clock and UTC times, so output is deterministic."""
-    return ChatApp(host=host, port=port, name=name, clock=lambda: FIXED_NOW, tz=UTC)
+    return ChatApp(
+        host=host,
+        port=port,
+        name=name,
+        clock=lambda: FIXED_NOW,
+        tz=UTC,
+        ssl_context=ssl_context,
+        reconnect_timeout=reconnect_timeout,
+        reconnect_wait=reconnect_wait,
+    )
 
 
 async def wait_until(pilot: Pilot[int], condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -153,15 +153,16 @@ async def test_messages_for_another_group_are_not_shown(server_address: tuple[st
         await peer.close()
 
 
-async def test_server_gone_shows_disconnected_and_a_way_back(server: ServerProcess) -> None:
-    app = make_app(*server.address, "Alice")
+async def test_server_gone_for_good_gives_up_and_shows_the_way_back(server: ServerProcess) -> None:
+    app = make_app(*server.address, "Alice", reconnect_timeout=0.5)
     async with app.run_test(size=SIZE) as pilot:
         await connect(pilot)
         await create_group(pilot, "doomed", "pw")
         server.stop()
         await wait_until(pilot, lambda: isinstance(app.screen, ConnectScreen) and app.screen.is_mounted)
         assert label_text(app, "#status").startswith("Disconnected: ")
-        assert app.link is None
+        assert app.session is None
+        assert app.chats == {}
         await pilot.press("enter")  # Connect has focus: retrying fails cleanly, no traceback
         await wait_until(pilot, lambda: "cannot connect" in label_text(app, "#status"))
 

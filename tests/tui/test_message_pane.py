@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from chat_tui.widgets import MessagePane
+from chat_tui.widgets import Entry, MessagePane
 from tests.tui.helpers import pane_text
 
 
@@ -30,19 +30,69 @@ async def test_messages_notices_and_own_messages_render() -> None:
         ]
 
 
-async def test_pending_message_is_marked_until_confirmed() -> None:
+async def test_pending_message_is_marked_until_acknowledged_then_settles_in_seq_order() -> None:
     app = PaneApp()
     async with app.run_test(size=(60, 10)) as pilot:
         pane = app.query_one(MessagePane)
-        index = pane.add_pending("Alice", "on its way")
+        pane.add_pending("m1", "Alice", "on its way")
         await pilot.pause()
         assert pane_text(pane) == " ···  Alice: on its way"
-        pane.confirm(index, "10:30")
+        pane.add_message("10:29", "Bob", "said before", seq=4)  # stored before ours: shows above it
+        assert pane_text(pane).splitlines() == ["10:29 Bob: said before", " ···  Alice: on its way"]
+        pane.acknowledge("m1", "10:30", 5)
         await pilot.pause()
-        assert pane_text(pane) == "10:30 Alice: on its way"
-        failed = pane.add_pending("Alice", "lost")
-        pane.fail(failed)
+        assert pane_text(pane).splitlines() == ["10:29 Bob: said before", "10:30 Alice: on its way"]
+        assert not pane.is_pending("m1")
+        pane.add_pending("m2", "Alice", "lost")
+        pane.refuse("m2")
         assert pane_text(pane).splitlines()[-1] == "  !   Alice: lost"
+
+
+async def test_each_seq_shows_once() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(MessagePane)
+        pane.add_message("10:00", "Bob", "one", seq=1)
+        pane.add_message("10:00", "Bob", "one again", seq=1)
+        pane.prepend([Entry("09:00", "Bob", "one from history", seq=1), Entry("09:00", "Bob", "zero", seq=0)])
+        await pilot.pause()
+        assert pane_text(pane).splitlines() == ["09:00 Bob: zero", "10:00 Bob: one"]
+
+
+async def test_prepend_keeps_the_top_line_in_place_and_wraps_only_the_page() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(MessagePane)
+        pane.set_header("loading older messages…")
+        for seq in range(100, 150):
+            pane.add_message("10:00", "Bob", f"message {seq}", seq=seq)
+        await pilot.pause()
+        pane.scroll_to(y=3, animate=False, immediate=True)
+        await pilot.pause()
+        top = pane.render_line(0).text
+        cached = len(pane._cache)
+        added = pane.prepend(Entry("09:00", "Carol", f"old {seq}", seq=seq) for seq in range(50, 100))
+        await pilot.pause()
+        assert added == 50
+        assert pane.render_line(0).text == top  # the line the user looked at did not move
+        assert len(pane._cache) <= cached + pane.size.height  # only what is on screen got rendered
+        rows = pane_text(pane).splitlines()
+        assert rows[0].strip() == "loading older messages…"
+        assert rows[1] == "09:00 Carol: old 50"
+        assert rows[51] == "10:00 Bob: message 100"
+
+
+async def test_marker_is_a_full_width_rule() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        pane = app.query_one(MessagePane)
+        pane.add_message("10:00", "Bob", "old", seq=1)
+        pane.add_marker("new since you joined")
+        await pilot.pause()
+        rule = pane_text(pane).splitlines()[1]
+        assert " new since you joined " in rule
+        assert rule.startswith("─")
+        assert len(rule) == pane.scrollable_content_region.width
 
 
 async def test_long_messages_wrap_with_a_hanging_indent_and_rewrap_on_resize() -> None:

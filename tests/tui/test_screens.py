@@ -22,7 +22,7 @@ async def test_connect_screen_validates_then_connects(server_address: tuple[str,
         await pilot.press(*"Al\x1bice")  # ESC is a key, not text; a control never gets in
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen))
-        assert app.link is not None
+        assert app.session is not None
 
 
 async def test_connect_to_a_closed_port_shows_the_error(server_address: tuple[str, int]) -> None:

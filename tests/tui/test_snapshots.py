@@ -98,7 +98,7 @@ def test_chat_screen(snap_compare: SnapCompare) -> None:
         app.route(MessagePosted(4242, 3, T0 + 120_000, "Dave", "first line\nsecond line"))
         app.route(MemberLeft(4242, "Carol"))
         app.route(MessagePosted(4242, 9, T0 + 99_000, "Dave", "ping"))
-        chat.pane.add_pending("Alice", "on its way")
+        chat.pane.add_pending("m1", "Alice", "on its way")
         app.route(MessagePosted(4999, 1, T0, "Eve", "another group: must not show"))
         await _steady(pilot)
 
