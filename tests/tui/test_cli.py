@@ -21,7 +21,7 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for flag in ("--host", "--port", "--name", "--plain", "--version"):
+    for flag in ("--host", "--port", "--name", "--plain", "--tls", "--ca", "--reconnect-timeout", "--version"):
         assert flag in out
 
 
@@ -30,6 +30,15 @@ def test_defaults_and_flags() -> None:
     assert (args.host, args.port, args.name, args.plain) == ("127.0.0.1", 7030, "", False)
     args = build_parser().parse_args(["--host", "::1", "--port", "9", "--name", "Bob", "--plain"])
     assert (args.host, args.port, args.name, args.plain) == ("::1", 9, "Bob", True)
+    assert (args.tls, args.ca, args.reconnect_timeout) == (False, None, None)  # None: the TUI retries forever
+    args = build_parser().parse_args(["--tls", "--reconnect-timeout", "2.5"])
+    assert (args.tls, args.reconnect_timeout) == (True, 2.5)
+
+
+def test_reconnect_timeout_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--reconnect-timeout", "0"])
+    assert "above 0" in capsys.readouterr().err
 
 
 def test_plain_runs_the_line_client_and_returns_its_status(server_address: tuple[str, int]) -> None:
