@@ -84,6 +84,10 @@ class Client:
                 data += self.sock.recv(min(waiting, limit - len(data)))
         return data
 
+    def has_buffered_input(self) -> bool:
+        """Whether received bytes wait inside the TLS layer, where the selector cannot see them."""
+        return isinstance(self.sock, ssl.SSLSocket) and self.sock.pending() > 0
+
     def write(self, budget: int, now: float) -> None:
         """Send pending output without blocking, up to about ``budget`` bytes.
 

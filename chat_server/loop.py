@@ -58,6 +58,7 @@ class ChatServer:
         self._listener: socket.socket | None = None
         self._clients: dict[int, Client] = {}
         self._pending: set[Client] = set()
+        self._unread: set[Client] = set()  # TLS clients whose last read left bytes inside the TLS layer
         self._ids = itertools.count(1)
         self._pings = itertools.count(1)
         self._waker_r, self._waker_w = socket.socketpair()
@@ -109,7 +110,16 @@ class ChatServer:
 
     def _turn(self, timeout: float) -> None:
         self._resume_accepting()
-        for key, mask in self._selector.select(timeout):
+        unread, self._unread = self._unread, set()
+        for client in unread:  # a paused client is re-added by _watch when it resumes
+            if (
+                client.client_id in self._clients
+                and client.reading
+                and client.closing is None
+                and client.doomed is None
+            ):
+                self._read(client)
+        for key, mask in self._selector.select(0.0 if self._unread else timeout):
             if key.data is _LISTENER:
                 self._accept()
             elif key.data is _WAKER:
@@ -207,6 +217,8 @@ class ChatServer:
             self._drop(client, "closed by peer")
             return
         client.heard_from(time.monotonic())
+        if client.has_buffered_input():  # decrypted bytes left in the TLS layer: no readiness will tell us
+            self._unread.add(client)
         violation: ProtocolError | None = None
         try:
             events = client.conn.receive_data(data)
@@ -339,8 +351,10 @@ class ChatServer:
         not read its replies, until it drains to a quarter of that)."""
         if client.out.size > self.config.output_high_water:
             client.reading = False
-        elif client.out.size <= self.config.output_high_water // 4:
+        elif client.out.size <= self.config.output_high_water // 4 and not client.reading:
             client.reading = True
+            if client.has_buffered_input():
+                self._unread.add(client)
         reading = client.reading and client.closing is None
         events = (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if client.out.size else 0)
         self._set_events(client, events or selectors.EVENT_READ)  # always watch something: EOF shows as readable
