@@ -172,12 +172,12 @@ class ChatApp(App[int]):
 
     def _link_news(self, event: Disconnected | Reconnecting | Reconnected) -> None:
         if isinstance(event, Disconnected):
-            self._lost_reason = event.reason
-            self._set_status(LinkStatus(f"Connection lost: {event.reason} · reconnecting…", "lost"))
-            self._tell_chats(f"Connection lost: {event.reason}", error=True)
+            self._lost_reason = _lost(event.reason)
+            self._set_status(LinkStatus(f"{self._lost_reason} · reconnecting…", "lost"))
+            self._tell_chats(self._lost_reason, error=True)
         elif isinstance(event, Reconnecting):
             wait = f"reconnecting in {_seconds(event.delay)} s… (attempt {event.attempt})"
-            self._set_status(LinkStatus(f"Connection lost: {self._lost_reason} · {wait}", "lost"))
+            self._set_status(LinkStatus(f"{self._lost_reason} · {wait}", "lost"))
         else:
             self._set_status(LinkStatus("Reconnected", "back"), hide_after=RECONNECTED_SECONDS)
             self._tell_chats("Reconnected.")
@@ -265,6 +265,14 @@ def _group_of(event: SessionEvent) -> int | None:
 
 def _screen_name(group_id: int) -> str:
     return f"group-{group_id}"
+
+
+def _lost(reason: str) -> str:
+    """ "Connection lost: <reason>", without saying it twice when the reason already does."""
+    prefix = "connection lost"
+    if reason.lower().startswith(prefix):
+        return "Connection lost" + reason[len(prefix) :]
+    return f"Connection lost: {reason}"
 
 
 def _seconds(delay: float) -> str:

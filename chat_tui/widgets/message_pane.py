@@ -337,7 +337,7 @@ class MessagePane(ScrollView, can_focus=True):
         base = self.rich_style
         if row < self._header_rows:
             header = Content.styled(self._header or "", self._style("header")).center(width)
-            return Strip(header.render_segments(Style.from_rich_style(base)), width).crop_extend(0, width, base)
+            return Strip(header.render_segments(Style.from_rich_style(base))).crop_extend(0, width, base)
         row -= self._header_rows
         found = self._locate(row)
         if found is None:

@@ -13,7 +13,15 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from chat_tui.app import ChatApp
+from chat_tui.messages import SessionNews
 from chat_tui.screens import ChatScreen, HomeScreen
+from chat_tui.session_events import (
+    Disconnected,
+    MessageAcknowledged,
+    MessagePending,
+    OutgoingMessage,
+    Reconnecting,
+)
 from shared import GroupJoined, MemberJoined, MemberLeft, MessagePosted
 from tests.tui.helpers import FIXED_NOW, SIZE, make_app
 
@@ -98,8 +106,33 @@ def test_chat_screen(snap_compare: SnapCompare) -> None:
         app.route(MessagePosted(4242, 3, T0 + 120_000, "Dave", "first line\nsecond line"))
         app.route(MemberLeft(4242, "Carol"))
         app.route(MessagePosted(4242, 9, T0 + 99_000, "Dave", "ping"))
-        chat.pane.add_pending("m1", "Alice", "on its way")
+        app.route(MessagePending(OutgoingMessage(4242, "m1", "Alice", "on its way")))
         app.route(MessagePosted(4999, 1, T0, "Eve", "another group: must not show"))
+        await _steady(pilot)
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_chat_with_history_marker_and_reconnecting_banner(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
+        app = pilot.app
+        assert isinstance(app, ChatApp)
+        await _home(pilot)
+        app.open_chat(GroupJoined(1, 4242, "book club", "Alice", ("Alice", "Bob", "Carol"), last_seq=3))
+        await pilot.pause()
+        chat = app.screen
+        assert isinstance(chat, ChatScreen)
+        app.route(MessagePosted(4242, 2, T0 - 3_600_000, "Bob", "see you all tomorrow"))
+        app.route(MessagePosted(4242, 3, T0 - 3_000_000, "Alice", "good night!"))
+        app.route(MessagePosted(4242, 4, T0, "Carol", "morning, everyone"))
+        sent = OutgoingMessage(4242, "m1", "Alice", "morning Carol")
+        app.route(MessagePending(sent))
+        app.route(MessageAcknowledged(sent, 5, T0 + 60_000))
+        app.route(MessagePending(OutgoingMessage(4242, "m2", "Alice", "typed while the server was away")))
+        app.post_message(SessionNews(Disconnected("connection lost: Connection reset by peer")))
+        app.post_message(SessionNews(Reconnecting(3, 4.0)))
+        await pilot.pause()
+        chat.composer.insert("half a thought")
         await _steady(pilot)
 
     assert snap_compare(_app(), terminal_size=SIZE, run_before=run_before)
