@@ -26,6 +26,19 @@ class Group:
     # Members who joined with since_seq: they may resend messages stored before their reconnect, so
     # their client ids are also looked up in the store (everyone else's only in recent_client_ids).
     resuming: set[ClientId] = field(default_factory=set)
+    # others() per member, built on first use and dropped when membership changes: every message
+    # needs its recipients, membership changes are rare.
+    _others: dict[ClientId, tuple[ClientId, ...]] = field(default_factory=dict)
+
+    def add(self, client_id: ClientId, name: str) -> None:
+        self.members[client_id] = name
+        self._others.clear()
+
+    def remove(self, client_id: ClientId) -> str | None:
+        """Remove a member; returns the name it had, or None if it was not one."""
+        self.resuming.discard(client_id)
+        self._others.clear()
+        return self.members.pop(client_id, None)
 
     def name_in_use(self, name: str) -> bool:
         key = fields.name_key(name)
@@ -36,7 +49,10 @@ class Group:
 
     def others(self, client_id: ClientId) -> tuple[ClientId, ...]:
         """Every member but ``client_id``: the recipients of what that member does."""
-        return tuple(cid for cid in self.members if cid != client_id)
+        others = self._others.get(client_id)
+        if others is None:
+            others = self._others[client_id] = tuple(cid for cid in self.members if cid != client_id)
+        return others
 
     def next_seq(self) -> int:
         self.last_seq += 1
@@ -71,13 +87,12 @@ class GroupDirectory:
         self._id_by_name[fields.group_name_key(group.name)] = group.group_id
 
     def add_member(self, group: Group, client_id: ClientId, name: str) -> None:
-        group.members[client_id] = name
+        group.add(client_id, name)
         self._memberships.setdefault(client_id, set()).add(group.group_id)
 
     def remove_member(self, group: Group, client_id: ClientId) -> str | None:
         """Remove ``client_id`` from ``group``; returns the name it had, or None if not a member."""
-        name = group.members.pop(client_id, None)
-        group.resuming.discard(client_id)
+        name = group.remove(client_id)
         joined = self._memberships.get(client_id)
         if joined is not None:
             joined.discard(group.group_id)
