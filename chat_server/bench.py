@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -180,7 +181,7 @@ def run_one(store: str, sync: str, args: argparse.Namespace) -> Result:
     """One configuration against a fresh server process."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}" if store == "sqlite" else "memory:"
-        proc, host, port = start_server("--store", url, "--sync", sync, *UNTHROTTLED)
+        proc, host, port = start_server("--store", url, "--sync", sync, *UNTHROTTLED, *shlex.split(args.server_args))
         try:
             clients, elapsed = asyncio.run(_load(host, port, args))
         finally:
@@ -212,11 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=0, help="total messages/s instead of a window (paced mode)")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run (default %(default)s)")
     parser.add_argument("--storm", action="store_true", help="measure good clients during hostile storms instead")
+    parser.add_argument("--server-args", default="", help="extra chat-server flags, e.g. '--auth-workers 1'")
     args = parser.parse_args(argv)
     if args.storm:
         from chat_server.bench_storm import run_storms  # noqa: PLC0415 - only this mode needs it
 
-        return run_storms(args.seconds)
+        return run_storms(args.seconds, shlex.split(args.server_args))
     configs = [("memory", "normal")] if args.store in ("memory", "all") else []
     if args.store in ("sqlite", "all"):
         configs += [("sqlite", s) for s in (["normal", "full"] if args.sync == "both" else [args.sync])]

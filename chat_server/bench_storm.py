@@ -187,10 +187,10 @@ async def _run(host: str, port: int, pid: int, seconds: float) -> None:
         }), flush=True)  # fmt: skip
 
 
-def run_storms(seconds: float) -> int:
+def run_storms(seconds: float, server_args: list[str]) -> int:
     """Run every phase against one fresh server (SQLite store, default limits but per-address caps)."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc, host, port = start_server("--store", f"sqlite:///{Path(tmp) / 'storm.db'}", *STORM_FLAGS)
+        proc, host, port = start_server("--store", f"sqlite:///{Path(tmp) / 'storm.db'}", *STORM_FLAGS, *server_args)
         try:
             asyncio.run(_run(host, port, proc.pid, seconds))
         finally:
