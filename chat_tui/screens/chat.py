@@ -155,10 +155,10 @@ class ChatScreen(Screen[None]):
 
     def apply(self, event: SessionEvent) -> None:
         """Show a session event about this group (the app routes them by group)."""
-        if self._composed:
-            self._show(event)
-        else:  # before on_mount, which shows the backlog
+        if not self._composed:  # before on_mount, which shows the backlog
             self._backlog.append(event)
+        elif self.query(MessagePane):  # none once the screen is being removed (leaving, app exit)
+            self._show(event)
 
     def _show(self, event: SessionEvent) -> None:
         if isinstance(event, MessagePosted):

@@ -83,8 +83,9 @@ class HomeScreen(Screen[None]):
             groups.add_option(Option(label, id=str(group_id)))
         groups.border_title = f"Your groups ({len(self._chats)}) · Enter opens"
         groups.set_class(bool(self._chats), "-visible")
-        if self._chats:
+        if self._chats:  # coming back from a chat: going back to one is the likely next step
             groups.highlighted = 0
+            groups.focus()
 
     @on(OptionList.OptionSelected, "#groups")
     def _group_chosen(self, event: OptionList.OptionSelected) -> None:

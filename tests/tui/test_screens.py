@@ -89,7 +89,7 @@ async def test_create_checks_passwords_match_and_shows_the_group_id(server_addre
         title = str(chat.query_one("#chat-title").render())
         assert f"group ID {chat.group_id}" in title
         assert "book club" in title
-        assert app.focused is chat.query_one("#composer")
+        await wait_until(pilot, lambda: app.focused is chat.query_one("#composer"))
 
 
 async def test_create_refused_name_stays_in_the_dialog(server_address: tuple[str, int]) -> None:
