@@ -14,7 +14,7 @@ from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.guard import Guard, Verdict
 from chat_server.message_log import MessageLog
-from chat_server.outgoing import Action, HashPassword, Outgoing, VerifyPassword
+from chat_server.outgoing import Action, Frame, HashPassword, Outgoing, VerifyPassword
 from chat_server.store import Store, StoreError
 from shared import (
     PROTOCOL_VERSION,
@@ -38,7 +38,7 @@ from shared import (
     limits,
 )
 
-__all__ = ["Action", "ChatCore", "HashPassword", "Outgoing", "VerifyPassword"]
+__all__ = ["Action", "ChatCore", "Frame", "HashPassword", "Outgoing", "VerifyPassword"]
 
 BAD_CREDENTIALS = "wrong group ID or password"
 

@@ -18,7 +18,7 @@ from chat_server import auth
 from chat_server.admission import Admission
 from chat_server.client import Client, Due
 from chat_server.config import ServerConfig
-from chat_server.core import Action, ChatCore, HashPassword, Outgoing, VerifyPassword
+from chat_server.core import Action, ChatCore, Frame, HashPassword, Outgoing, VerifyPassword
 from chat_server.store import default_store_url, open_store
 from shared import Error, Event, LocalProtocolError, Ping, ProtocolError, ServerClosing, encode
 
@@ -239,7 +239,11 @@ class ChatServer:
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
-            if isinstance(action, Outgoing):
+            if isinstance(action, Frame):
+                for client_id in action.recipients:
+                    if (client := self._clients.get(client_id)) is not None:
+                        self._queue_output(client, action.data)
+            elif isinstance(action, Outgoing):
                 self._deliver(action)
             elif isinstance(action, HashPassword):
                 self._submit(action, self._auth_pool.submit(auth.hash_password, action.request.password))

@@ -11,9 +11,10 @@ import logging
 from dataclasses import dataclass
 
 from chat_server.groups import ClientId, Group, GroupDirectory
-from chat_server.outgoing import Action, Outgoing
+from chat_server.outgoing import Action, Frame, Outgoing
 from chat_server.store import Store, StoredMessage, StoreError
 from shared import Error, HistoryEntry, HistoryPage, MessageAccepted, MessagePosted, SendMessage
+from shared.codec import encode_fields
 
 log = logging.getLogger("chat_server")
 # Encoded bytes one history entry costs beyond its text and sender (array header, seq, ts, str headers).
@@ -80,14 +81,14 @@ class MessageLog:
         except StoreError as exc:
             log.error("commit of %d message(s) failed: %s", len(pending), exc)
             return self._refuse(pending)
+        # Every value below was checked when its request was decoded: encode without re-checking.
         actions: list[Action] = []
-        # Every value below was checked when its request was decoded: build the replies unchecked.
         for p in pending:
-            actions.append(Outgoing((p.client_id,), MessageAccepted.trusted(p.request_id, p.group_id, p.seq, p.ts)))
+            actions.append(Frame((p.client_id,), encode_fields(MessageAccepted, p.request_id, p.group_id, p.seq, p.ts)))
             group = self.groups.get(p.group_id)
             if p.message is not None and group is not None:
-                posted = MessagePosted.trusted(p.group_id, p.seq, p.ts, p.message.sender, p.message.text)
-                actions.append(Outgoing(group.others(p.client_id), posted))
+                posted = encode_fields(MessagePosted, p.group_id, p.seq, p.ts, p.message.sender, p.message.text)
+                actions.append(Frame(group.others(p.client_id), posted))
         return actions
 
     def _refuse(self, pending: list[_Pending]) -> list[Action]:

@@ -33,4 +33,12 @@ class VerifyPassword:
     stored_hash: str
 
 
-Action = Outgoing | HashPassword | VerifyPassword
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Send these already-encoded frame bytes to every connection in ``recipients``."""
+
+    recipients: tuple[ClientId, ...]
+    data: bytes
+
+
+Action = Outgoing | Frame | HashPassword | VerifyPassword

@@ -7,10 +7,9 @@ Every class lists its fields and, in ``CHECKS``, the rule for each: the rules li
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, Self
+from typing import Any, ClassVar, NamedTuple
 
 from shared import fields, limits
 from shared.errors import InvalidField
@@ -56,18 +55,6 @@ def _boolean(value: object) -> bool:
     return value
 
 
-_SLOTS: dict[type, tuple[Any, ...]] = {}
-
-
-def _slots(cls: type) -> tuple[Any, ...]:
-    """The slot descriptors of a dataclass's fields, in field order (setting through them skips the
-    frozen-dataclass __setattr__ guard: how checks store normalised values and ``trusted`` builds)."""
-    slots = _SLOTS.get(cls)
-    if slots is None:
-        slots = _SLOTS[cls] = tuple(getattr(cls, f.name) for f in dataclasses.fields(cls))
-    return slots
-
-
 @dataclass(frozen=True, slots=True)
 class Event:
     """Base of every frame. ``TYPE`` is the wire ``type`` string; ``CHECKS`` maps each field to its rule."""
@@ -81,15 +68,6 @@ class Event:
             checked = check(value)
             if checked is not value:
                 getattr(type(self), name).__set__(self, checked)
-
-    @classmethod
-    def trusted(cls, *values: object) -> Self:
-        """Build from values already checked (a server relaying stored fields): skips the re-check,
-        which costs more than the rest of the hot path. Never use it on anything read off the wire."""
-        event = object.__new__(cls)
-        for slot, value in zip(_slots(cls), values, strict=True):
-            slot.__set__(event, value)
-        return event
 
 
 @dataclass(frozen=True, slots=True)

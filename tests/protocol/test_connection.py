@@ -270,3 +270,11 @@ ALL_EVENT_TYPES: list[type[Event]] = sorted({*CLIENT_EVENTS, *SERVER_EVENTS}, ke
 @pytest.mark.parametrize("cls", ALL_EVENT_TYPES, ids=lambda cls: cls.TYPE)
 def test_every_field_of_every_frame_has_a_check(cls: type[Event]) -> None:
     assert {f.name for f in dataclasses.fields(cls)} == set(cls.CHECKS)
+
+
+def test_encode_fields_matches_encode() -> None:
+    from shared.codec import encode_fields
+
+    posted = MessagePosted(3, 7, 1795665680029, "Alice", "hi")
+    assert encode_fields(MessagePosted, 3, 7, 1795665680029, "Alice", "hi") == encode(posted)
+    assert encode_fields(MessageAccepted, 1, 3, 7, 99) == encode(MessageAccepted(1, 3, 7, 99))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat_server.config import ServerConfig
-from chat_server.core import Action, ChatCore, HashPassword, Outgoing, VerifyPassword
+from chat_server.core import Action, ChatCore, Frame, HashPassword, Outgoing, VerifyPassword
 from chat_server.store import MemoryStore
 from shared import (
     CreateGroup,
@@ -19,13 +19,19 @@ from shared import (
     MessageAccepted,
     MessagePosted,
     SendMessage,
+    decode,
 )
 
 NOW = 1_795_665_680.0
 
 
 def sends(actions: list[Action]) -> list[tuple[tuple[int, ...], Event]]:
-    return [(a.recipients, a.event) for a in actions if isinstance(a, Outgoing)]
+    """Every frame the actions send, as (recipients, event); pre-encoded frames are decoded back."""
+    return [
+        (a.recipients, a.event if isinstance(a, Outgoing) else decode(a.data[4:]))
+        for a in actions
+        if isinstance(a, Outgoing | Frame)
+    ]
 
 
 def make_core(*clients: int) -> ChatCore:
