@@ -6,19 +6,18 @@ import contextlib
 import errno
 import itertools
 import logging
-import queue
 import selectors
 import socket
 import ssl
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from chat_server import auth
 from chat_server.admission import Admission
+from chat_server.auth_pool import AuthPool
 from chat_server.client import Client, Due
 from chat_server.config import ServerConfig
-from chat_server.core import Action, ChatCore, Frame, HashPassword, Outgoing, VerifyPassword
+from chat_server.core import Action, ChatCore, Frame, HashPassword, Outgoing
 from chat_server.store import default_store_url, open_store
 from shared import Error, Event, LocalProtocolError, Ping, ProtocolError, ServerClosing, encode
 
@@ -31,7 +30,6 @@ _WAKER = "waker"
 _ACCEPT_PAUSE = 0.5
 # Timers (hello, idle frame, ping, write stall, soft output cap) are checked this often.
 _TICK = 1.0
-AuthResult = tuple[HashPassword | VerifyPassword, "Future[str] | Future[bool]"]
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -62,8 +60,7 @@ class ChatServer:
         self._ids = itertools.count(1)
         self._pings = itertools.count(1)
         self._waker_r, self._waker_w = socket.socketpair()
-        self._auth_pool = ThreadPoolExecutor(config.auth_workers, thread_name_prefix="auth")
-        self._auth_results: queue.SimpleQueue[AuthResult] = queue.SimpleQueue()
+        self._auth_pool = AuthPool(config.auth_workers, self._wake)
         self._stop_requested = False
         self._accept_paused_until = 0.0
         self._next_tick = 0.0
@@ -245,11 +242,8 @@ class ChatServer:
                         self._queue_output(client, action.data)
             elif isinstance(action, Outgoing):
                 self._deliver(action)
-            elif isinstance(action, HashPassword):
-                self._submit(action, self._auth_pool.submit(auth.hash_password, action.request.password))
             else:
-                job = self._auth_pool.submit(auth.verify_password, action.request.password, action.stored_hash)
-                self._submit(action, job)
+                self._auth_pool.submit(action)
 
     def _deliver(self, outgoing: Outgoing) -> None:
         recipients = [self._clients[cid] for cid in outgoing.recipients if cid in self._clients]
@@ -277,32 +271,22 @@ class ChatServer:
             return
         self._pending.add(client)
 
-    def _submit(self, action: HashPassword | VerifyPassword, job: Future[str] | Future[bool]) -> None:
-        def done(_: object) -> None:  # runs on a worker thread: hand over and wake the loop
-            self._auth_results.put((action, job))
-            self._wake()
-
-        job.add_done_callback(done)
-
     def _drain_waker(self) -> None:
         try:
             while self._waker_r.recv(4096):
                 pass
         except (BlockingIOError, InterruptedError):
             pass
-        while not self._auth_results.empty():
-            action, job = self._auth_results.get_nowait()
-            try:
-                result = job.result()
-            except Exception:  # a failed hash must not take the loop down; the client gets an answer
-                log.exception("password hashing failed")
-                self._carry_out(self.core.abort_auth(action.client_id, action.request.request_id))
-                continue
-            if isinstance(action, HashPassword):
-                assert isinstance(result, str)
-                self._carry_out(self.core.finish_create(action.client_id, action.request, result, self._clock()))
+        now = self._clock()
+        for job, outcome in self._auth_pool.finished():
+            if isinstance(outcome, Exception):
+                log.error("password hashing failed: %r", outcome)
+                self._carry_out(self.core.abort_auth(job.client_id, job.request.request_id))
+            elif isinstance(job, HashPassword):
+                assert isinstance(outcome, str)
+                self._carry_out(self.core.finish_create(job.client_id, job.request, outcome, now))
             else:
-                self._carry_out(self.core.finish_join(action.client_id, action.request, bool(result), self._clock()))
+                self._carry_out(self.core.finish_join(job.client_id, job.request, bool(outcome), now))
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # full (a wake-up is already pending) or closed during shutdown
@@ -412,7 +396,7 @@ class ChatServer:
                 self._turn(max(0.0, min(deadline - time.monotonic(), _TICK)))
         for client in list(self._clients.values()):
             self._drop(client, "server shut down")
-        self._auth_pool.shutdown(wait=False, cancel_futures=True)
+        self._auth_pool.shutdown()
         self.store.close()
         self._selector.close()
         self._waker_r.close()
