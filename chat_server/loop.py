@@ -57,6 +57,7 @@ class ChatServer:
         self._clients: dict[int, Client] = {}
         self._pending: set[Client] = set()
         self._unread: set[Client] = set()  # TLS clients whose last read left bytes inside the TLS layer
+        self._doomed: list[Client] = []  # to drop at the end of this turn (see _doom)
         self._ids = itertools.count(1)
         self._pings = itertools.count(1)
         self._waker_r, self._waker_w = socket.socketpair()
@@ -266,8 +267,7 @@ class ChatServer:
         client.out.append(data)
         if client.out.size > self.config.output_hard_limit:
             # Dropped at the end of the turn, not here: we may be in the middle of a broadcast.
-            client.doomed = f"slow consumer: output over {self.config.output_hard_limit} bytes"
-            client.out.clear()
+            self._doom(client, f"slow consumer: output over {self.config.output_hard_limit} bytes")
             return
         self._pending.add(client)
 
@@ -307,7 +307,7 @@ class ChatServer:
 
     def _expire(self, client: Client, reason: str) -> None:
         if client.out.size or client.tls_handshaking:
-            client.doomed = reason  # a goodbye would wait behind stuck output, or TLS never started
+            self._doom(client, reason)  # a goodbye would wait behind stuck output, or TLS never started
         else:
             self._refuse(client, "timeout", reason)
 
@@ -356,9 +356,20 @@ class ChatServer:
             client.closing = reason
             self._pending.add(client)
 
+    def _doom(self, client: Client, reason: str) -> None:
+        """Mark the client to be dropped at the end of the turn; it gets no more output meanwhile.
+
+        Used where dropping at once is unsafe: in the middle of a broadcast or of a walk over clients.
+        """
+        if client.doomed is None:
+            client.doomed = reason
+            client.out.clear()
+            self._doomed.append(client)
+
     def _reap(self) -> None:
-        """Drop the clients doomed during this turn (a safe point: no list of them is being walked)."""
-        while doomed := [c for c in self._clients.values() if c.doomed is not None]:
+        """Drop the doomed clients (a safe point: no list of them is being walked)."""
+        while self._doomed:
+            doomed, self._doomed = self._doomed, []
             for client in doomed:
                 self._drop(client, client.doomed or "")
 
