@@ -26,7 +26,7 @@ from pathlib import Path
 
 import msgpack
 
-from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, SendMessage, encode, limits
+from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, Request, SendMessage, encode, limits
 from shared.framing import FrameReader
 
 _LISTENING = re.compile(rb"listening on ([\d.]+):(\d+)")
@@ -63,7 +63,7 @@ class BenchClient:
         self.next_id = 1
         self.session = uuid.uuid4().hex[:16]
 
-    async def request(self, event: Hello | CreateGroup | JoinGroup) -> dict[str, object]:
+    async def request(self, event: Request) -> dict[str, object]:
         self.writer.write(encode(event))
         while True:
             for frame in await self._frames():
@@ -213,8 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=0, help="total messages/s instead of a window (paced mode)")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run (default %(default)s)")
     parser.add_argument("--storm", action="store_true", help="measure good clients during hostile storms instead")
+    parser.add_argument("--idle", type=int, default=0, metavar="N", help="hold N idle connections instead")
     parser.add_argument("--server-args", default="", help="extra chat-server flags, e.g. '--auth-workers 1'")
     args = parser.parse_args(argv)
+    if args.idle:
+        from chat_server.bench_idle import run_idle  # noqa: PLC0415 - only this mode needs it
+
+        return run_idle(args.idle, shlex.split(args.server_args))
     if args.storm:
         from chat_server.bench_storm import run_storms  # noqa: PLC0415 - only this mode needs it
 
