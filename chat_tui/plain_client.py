@@ -20,6 +20,7 @@ from chat_tui.session import ChatSession
 from chat_tui.session_events import (
     Disconnected,
     GaveUp,
+    HistoryGap,
     MessageAcknowledged,
     MessageRefused,
     Reconnected,
@@ -248,6 +249,9 @@ class PlainClient:
             self._out.line(f"{event.name} has joined the chat!")
         elif isinstance(event, MemberLeft):
             self._out.line(f"{event.name} has left the chat!")
+        elif isinstance(event, HistoryGap):  # a long absence: the server replayed only the newest
+            missed = event.before_seq - event.after_seq - 1
+            self._out.line(f"({missed} earlier message{'s' if missed != 1 else ''} not shown)")
         elif isinstance(event, RejoinRefused) and event.final:
             self._out.error(f"could not rejoin the chat with ID {event.group_id}: {event.message}")
             raise _ChatLost

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ServerProcess
+from chat_server.store import SqliteStore, StoredMessage
+from tests.conftest import ServerProcess, sqlite_url
 from tests.plain.conftest import PlainFactory
 from tests.plain.helpers import (
     CREATE_PROMPTS,
@@ -239,3 +240,29 @@ def test_plain_client_does_not_import_textual() -> None:
     code = "import sys, chat_tui.plain; print(sorted(m for m in sys.modules if m.startswith('textual')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_long_absence_prints_how_many_messages_were_not_replayed(tmp_path: Path, start_plain: PlainFactory) -> None:
+    db = tmp_path / "chat.db"
+    server = ServerProcess(["--store", sqlite_url(db), "--catch-up-limit", "3"])
+    server.start()
+    alice = start_plain(server.address)
+    group_id = create_group(alice, "Alice", "Lobby", "pw")
+    alice.send("before")
+    alice.expect("Alice: before")
+    server.stop(signal.SIGKILL)
+    alice.read_until(r"Reconnecting in .*")
+    store = SqliteStore(db)  # ten messages arrive while Alice is away (written straight into the log)
+    store.append([StoredMessage(group_id, seq, 1795665680000 + seq, "Bob", f"m{seq}") for seq in range(2, 12)])
+    store.close()
+    again = ServerProcess(list(server.args))
+    again.port = server.port
+    again.start()
+    try:
+        lines = alice.read_until(r"Bob: m11")
+        shown = lines[lines.index("Reconnected.") :]
+        assert shown == ["Reconnected.", "(7 earlier messages not shown)", "Bob: m9", "Bob: m10", "Bob: m11"]
+        alice.send("qqq")
+        alice.expect(*MENU)
+    finally:
+        again.stop()
