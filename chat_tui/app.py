@@ -32,6 +32,7 @@ from chat_tui.session_events import (
     SessionEvent,
 )
 from chat_tui.widgets import LinkStatus
+from chat_tui.widgets.message_pane import SCROLLBACK
 from shared import GroupCreated, GroupJoined
 
 EARLY_EVENTS = 2000
@@ -51,6 +52,7 @@ class ChatApp(App[int]):
         ssl_context: speak TLS with this context; None for plain TCP.
         reconnect_timeout: seconds of failed reconnecting before giving up; None retries forever.
         backoff, reconnect_wait: the session's reconnect delays and how it waits them (tests pass a gate).
+        scrollback: messages each chat's pane keeps in memory (older ones are paged back in on scroll).
     """
 
     CSS_PATH = "chat.tcss"
@@ -71,8 +73,10 @@ class ChatApp(App[int]):
         reconnect_timeout: float | None = None,
         backoff: Backoff | None = None,
         reconnect_wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        scrollback: int = SCROLLBACK,
     ) -> None:
         super().__init__()
+        self.scrollback = scrollback
         self.host, self.port, self.you = host, port, name
         self.clock = clock
         self.tz = tz
@@ -209,6 +213,7 @@ class ChatApp(App[int]):
             last_seq=joined.last_seq if joined else None,
             clock=self.clock,
             tz=self.tz,
+            scrollback=self.scrollback,
         )
         group_id = reply.group_id
         self.chats[group_id] = chat

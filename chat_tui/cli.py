@@ -16,6 +16,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a whole number above 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="chat-tui", description="Password-protected group chat.")
@@ -32,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         metavar="SECONDS",
         help="give up reconnecting after this long (default: retry forever; 60 s with --plain)",
+    )
+    parser.add_argument(
+        "--scrollback",
+        type=_positive,
+        default=5000,
+        metavar="N",
+        help="messages each chat keeps in memory; older ones are fetched again on scroll (default: %(default)s)",
     )
     parser.add_argument("--version", action="version", version=f"chat-tui {__version__}")
     return parser
@@ -66,7 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     from chat_tui.app import ChatApp  # noqa: PLC0415
 
     app = ChatApp(
-        host=args.host, port=args.port, name=args.name, ssl_context=context, reconnect_timeout=args.reconnect_timeout
+        host=args.host,
+        port=args.port,
+        name=args.name,
+        ssl_context=context,
+        reconnect_timeout=args.reconnect_timeout,
+        scrollback=args.scrollback,
     )
     app.run()
     return app.return_code or 0

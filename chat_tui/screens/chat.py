@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import ClassVar
 
 from textual import on
@@ -30,7 +31,17 @@ from chat_tui.session_events import (
     SessionEvent,
 )
 from chat_tui.widgets import Composer, ConnectionBanner, Entry, MemberList, MessagePane
-from shared import HistoryEntry, InvalidField, MemberJoined, MemberLeft, MessagePosted
+from chat_tui.widgets.message_pane import SCROLLBACK, gap_rule_text
+from shared import (
+    FetchHistory,
+    HistoryEntry,
+    HistoryPage,
+    InvalidField,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    limits,
+)
 
 LEAVE_COMMANDS = frozenset({"qqq", "/leave"})
 """Lines that leave the group instead of being sent."""
@@ -47,6 +58,7 @@ class ChatScreen(Screen[None]):
     Args:
         session: the app's chat session (None only in snapshot tests without a network).
         last_seq: ``GroupJoined.last_seq`` when we joined (the replay ends there); None for a group we created.
+        scrollback: records the message pane keeps (it pages dropped ones back in from the server).
     """
 
     AUTO_FOCUS = "#composer"
@@ -76,6 +88,7 @@ class ChatScreen(Screen[None]):
         last_seq: int | None = None,
         clock: Callable[[], float],
         tz: tzinfo | None = None,
+        scrollback: int = SCROLLBACK,
     ) -> None:
         super().__init__()
         self.session = session
@@ -85,8 +98,10 @@ class ChatScreen(Screen[None]):
         self._members = tuple(members) or (you,)
         self._last_seq = last_seq
         self._marked = not last_seq  # nothing was replayed: no marker to place
-        self._has_more = bool(last_seq)
+        self._scrollback = scrollback
+        self._live_seq = 0  # the newest seq the session delivered: a detached pane pages up to it
         self._fetching = False
+        self._filling = False
         self.history_requests = 0
         """How many pages of older history this screen asked for (each scroll to the top asks once)."""
         self._clock = clock
@@ -99,7 +114,7 @@ class ChatScreen(Screen[None]):
         yield Static(self._title(), id="chat-title")
         yield ConnectionBanner(id="banner")
         with Horizontal(id="chat-body"):
-            yield MessagePane(id="messages")
+            yield MessagePane(id="messages", scrollback=self._scrollback)
             yield MemberList(self.you, id="members")
         yield Composer(id="composer", placeholder="Message (Enter sends; qqq or /leave leaves; Esc: groups)")
         yield Footer()
@@ -117,7 +132,7 @@ class ChatScreen(Screen[None]):
         """Fill the member list, say where we are, then show what arrived before the screen."""
         self._composed = True  # is_mounted turns true only after on_mount returns
         self.query_one(MemberList).set_members(self._members)
-        self.pane.set_header(HEADER_MORE if self._has_more else HEADER_START)
+        self.pane.set_header(HEADER_MORE if self._older_exists() else HEADER_START)
         name = sanitize_line(self.group_name)
         if self._last_seq is None:
             self.notice(
@@ -166,6 +181,7 @@ class ChatScreen(Screen[None]):
         elif isinstance(event, MessagePending):
             self.pane.add_pending(event.message.client_msg_id, event.message.sender, event.message.text)
         elif isinstance(event, MessageAcknowledged):
+            self._live_seq = max(self._live_seq, event.seq)
             self._before(event.seq)
             self.pane.acknowledge(event.message.client_msg_id, self._time(event.ts / 1000), event.seq)
             self._after(event.seq)
@@ -173,8 +189,8 @@ class ChatScreen(Screen[None]):
             if self.pane.delay(event.message.client_msg_id):
                 self.notice(f"Sending too fast: the server holds your messages back; retrying in {event.retry_in:g} s.")
         elif isinstance(event, HistoryGap):
-            missed = event.before_seq - event.after_seq - 1
-            self.pane.add_marker(f"{missed} earlier messages not shown")
+            gap = (event.after_seq, event.before_seq)
+            self.pane.add_marker(gap_rule_text(*gap), gap=gap)
         elif isinstance(event, MessageRefused):
             self.pane.refuse(event.message.client_msg_id)
             self.notice(f"Not sent ({event.code}): {event.reason}", error=True)
@@ -197,6 +213,7 @@ class ChatScreen(Screen[None]):
             self.notice(f"Rejoining refused ({event.code}): {event.message}; trying again", error=True)
 
     def _message(self, seq: int, ts: int, sender: str, text: str) -> None:
+        self._live_seq = max(self._live_seq, seq)
         self._before(seq)
         own = sender == self.you  # replayed messages of ours carry our name (PROTOCOL.md §6)
         self.pane.add_message(self._time(ts / 1000), sender, text, own=own, seq=seq)
@@ -220,32 +237,86 @@ class ChatScreen(Screen[None]):
 
     # --- older history ----------------------------------------------------------------------------
 
+    def _older_exists(self) -> bool:
+        oldest = self.pane.oldest_seq if self._composed else None
+        return oldest > 1 if oldest is not None else bool(self._last_seq)
+
+    @property
+    def _page_size(self) -> int:
+        # At most the cap: a page is kept whole, so the pane holds at most twice its cap.
+        return max(1, min(limits.MAX_HISTORY_PAGE, self._scrollback))
+
     @on(MessagePane.TopReached)
     def _top_reached(self) -> None:
-        if self._has_more and not self._fetching and self.session is not None:
+        if self._older_exists() and not self._fetching and self.session is not None:
             self._fetching = True  # set here, not in the worker: a second TopReached must not start one
             self.history_requests += 1
             self.pane.set_header(HEADER_LOADING)
             self.run_worker(self._fetch_older(self.session), group="history", exit_on_error=False)
 
     async def _fetch_older(self, session: ChatSession) -> None:
+        # From the oldest seq the pane still holds, not the session's oldest delivered: the pane may
+        # have dropped (trimmed) messages the session delivered long ago.
+        before = self.pane.oldest_seq or (self._last_seq or 0) + 1
         try:
-            page = await session.fetch_older(self.group_id)
-        except (RequestRefused, LinkError, KeyError) as exc:
+            page = await _history_page(session, self.group_id, before, self._page_size)
+        except (RequestRefused, LinkError) as exc:
             reason = exc.error.message if isinstance(exc, RequestRefused) else str(exc)
             self.pane.set_header(f"could not load older messages: {reason} (scroll up to retry)")
         else:
             self.pane.prepend(self._history_entry(entry) for entry in page.messages)
-            self._has_more = page.has_more
-            self.pane.set_header(HEADER_MORE if page.has_more else HEADER_START)
+            more = page.has_more and bool(page.messages) and page.messages[0].seq > 1
+            self.pane.set_header(HEADER_MORE if more else HEADER_START)
         finally:
             self._fetching = False
+
+    @on(MessagePane.BottomReached)
+    def _bottom_reached(self) -> None:
+        if self.pane.detached and not self._fetching and self.session is not None:
+            self._fetching = True
+            self.run_worker(self._fetch_newer(self.session), group="history", exit_on_error=False)
+
+    async def _fetch_newer(self, session: ChatSession) -> None:
+        """Page back in the newer messages a detached pane dropped (the page right above its newest)."""
+        newest = self.pane.newest_seq or 0
+        try:
+            page = await _history_page(session, self.group_id, newest + 1 + self._page_size, self._page_size)
+        except (RequestRefused, LinkError):
+            pass  # the next scroll down retries
+        else:
+            entries = [self._history_entry(entry) for entry in page.messages if entry.seq > newest]
+            live = not entries or (entries[-1].seq or 0) >= self._live_seq
+            self.pane.append_history(entries, live=live)
+        finally:
+            self._fetching = False
+
+    @on(MessagePane.Trimmed)
+    def _trimmed(self, message: MessagePane.Trimmed) -> None:
+        if message.top:
+            self.pane.set_header(HEADER_MORE)
+
+    @on(MessagePane.GapShown)
+    def _gap_shown(self, message: MessagePane.GapShown) -> None:
+        if self.session is not None and not self._filling:
+            self._filling = True
+            self.run_worker(self._fill_gap(self.session, message), group="gap", exit_on_error=False)
+
+    async def _fill_gap(self, session: ChatSession, gap: MessagePane.GapShown) -> None:
+        """The newest page of a gap's messages under its rule; the rule, shrunk, asks for the next."""
+        try:
+            page = await session.fetch_before(self.group_id, gap.before_seq, self._page_size)
+        except (RequestRefused, LinkError, KeyError):
+            self.pane.fill_gap(gap.key, [])  # shown again, it asks again
+        else:
+            inside = [self._history_entry(e) for e in page.messages if gap.after_seq < e.seq < gap.before_seq]
+            self.pane.fill_gap(gap.key, inside, done=not inside)
+        finally:
+            self._filling = False
 
     def _history_entry(self, entry: HistoryEntry) -> Entry:
         return Entry(self._time(entry.ts / 1000), entry.sender, entry.text, own=entry.sender == self.you, seq=entry.seq)
 
     def _history_complete(self) -> None:
-        self._has_more = False
         self.pane.set_header(HEADER_START)
 
     def action_page_up(self) -> None:
@@ -295,3 +366,17 @@ class ChatScreen(Screen[None]):
             with suppress(RequestRefused, LinkError):  # we are out of the group either way
                 await self.session.leave_group(self.group_id)
         self.post_message(self.Left(self.group_id))
+
+
+async def _history_page(session: ChatSession, group_id: int, before_seq: int, limit: int) -> HistoryPage:
+    """The server's page of the newest ``limit`` messages below ``before_seq``, delivered before or not.
+
+    ``ChatSession.fetch_before`` leaves out messages it delivered once, which a trimmed pane has dropped
+    and must page back in; until the session offers such a page itself, this asks its link directly.
+    """
+    if before_seq <= 1:
+        return HistoryPage(0, group_id, (), False)
+    link = session._connected_link()  # private: see above (a session API is requested)
+    page = await link.request(partial(FetchHistory, group_id=group_id, before_seq=before_seq, limit=limit))
+    assert isinstance(page, HistoryPage)
+    return page
