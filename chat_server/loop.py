@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import logging
 import selectors
 import socket
-import ssl
 import time
 from collections.abc import Callable
 
 from chat_server import auth
-from chat_server.admission import Admission
 from chat_server.auth_pool import AuthPool
 from chat_server.client import Client, Due
 from chat_server.config import ServerConfig
 from chat_server.core import Action, ChatCore, Frame, HashPassword, Outgoing
+from chat_server.listener import Listener
 from chat_server.store import default_store_url, open_store
 from shared import Error, Event, LocalProtocolError, Ping, ProtocolError, ServerClosing, encode
 
@@ -25,19 +23,8 @@ log = logging.getLogger("chat_server")
 
 _LISTENER = "listener"
 _WAKER = "waker"
-# After EMFILE/ENFILE the listener stays readable; pausing accept for a moment keeps the loop from
-# spinning on it while descriptors are exhausted (the pattern of libuv and Tornado).
-_ACCEPT_PAUSE = 0.5
 # Timers (hello, idle frame, ping, write stall, soft output cap) are checked this often.
 _TICK = 1.0
-
-
-def tls_context(cert: str, key: str) -> ssl.SSLContext:
-    """A server-side TLS context (TLS 1.2+) from a PEM certificate chain and key."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
-    return context
 
 
 class ChatServer:
@@ -50,10 +37,8 @@ class ChatServer:
         self.store = open_store(store_url, sync=config.sync)
         log.info("store: %s (sync=%s)", store_url, config.sync)
         self.core = ChatCore(config, self.store, auth.decoy_hash())
-        self._tls = tls_context(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
-        self._admission = Admission(config)
         self._selector = selectors.DefaultSelector()
-        self._listener: socket.socket | None = None
+        self._listener = Listener(config, self._selector, _LISTENER)
         self._clients: dict[int, Client] = {}
         self._pending: set[Client] = set()
         self._unread: set[Client] = set()  # TLS clients whose last read left bytes inside the TLS layer
@@ -63,14 +48,11 @@ class ChatServer:
         self._waker_r, self._waker_w = socket.socketpair()
         self._auth_pool = AuthPool(config.auth_workers, self._wake)
         self._stop_requested = False
-        self._accept_paused_until = 0.0
         self._next_tick = 0.0
 
     @property
     def address(self) -> tuple[str, int]:
-        assert self._listener is not None, "bind() first"
-        host, port = self._listener.getsockname()[:2]
-        return host, port
+        return self._listener.address
 
     @property
     def connections(self) -> int:
@@ -78,14 +60,11 @@ class ChatServer:
 
     def bind(self) -> tuple[str, int]:
         """Open the listening socket; returns the bound (host, port), useful with port 0."""
-        listener = socket.create_server((self.config.host, self.config.port), backlog=1024)
-        listener.setblocking(False)
-        self._listener = listener
-        self._selector.register(listener, selectors.EVENT_READ, _LISTENER)
+        self._listener.bind()
         for sock in (self._waker_r, self._waker_w):
             sock.setblocking(False)
         self._selector.register(self._waker_r, selectors.EVENT_READ, _WAKER)
-        log.info("listening on %s:%d%s", *self.address, " (TLS)" if self._tls else "")
+        log.info("listening on %s:%d%s", *self.address, " (TLS)" if self._listener.tls else "")
         return self.address
 
     def request_stop(self) -> None:
@@ -101,13 +80,13 @@ class ChatServer:
 
     def _select_timeout(self) -> float:
         now = time.monotonic()
-        deadlines = [self._next_tick, self._accept_paused_until or self._next_tick]
+        deadlines = [self._next_tick, self._listener.paused_until or self._next_tick]
         if (held := self.core.next_deadline(self._clock())) is not None:
             deadlines.append(now + held - self._clock())
         return max(0.0, min(deadlines) - now)
 
     def _turn(self, timeout: float) -> None:
-        self._resume_accepting()
+        self._listener.resume_if_due()
         unread, self._unread = self._unread, set()
         for client in unread:  # a paused client is re-added by _watch when it resumes
             if (
@@ -119,7 +98,8 @@ class ChatServer:
                 self._read(client)
         for key, mask in self._selector.select(0.0 if self._unread else timeout):
             if key.data is _LISTENER:
-                self._accept()
+                for sock, peer in self._listener.accept():
+                    self._add_client(sock, peer)
             elif key.data is _WAKER:
                 self._drain_waker()
             else:
@@ -135,41 +115,7 @@ class ChatServer:
 
     # --- accepting -------------------------------------------------------------------------------
 
-    def _accept(self) -> None:
-        assert self._listener is not None
-        for _ in range(self.config.accepts_per_turn):
-            try:
-                sock, peer = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    log.warning("accept paused for %.1f s: %s", _ACCEPT_PAUSE, exc.strerror)
-                    self._selector.unregister(self._listener)
-                    self._accept_paused_until = time.monotonic() + _ACCEPT_PAUSE
-                return  # ECONNABORTED and the like: the peer gave up; nothing to do
-            self._add_client(sock, peer)
-
-    def _resume_accepting(self) -> None:
-        if self._accept_paused_until and time.monotonic() >= self._accept_paused_until:
-            self._accept_paused_until = 0.0
-            if self._listener is not None:
-                self._selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
-
     def _add_client(self, sock: socket.socket, peer: tuple[str, int]) -> None:
-        sock.setblocking(False)
-        refusal = self._admission.admit(peer[0], time.monotonic())
-        if refusal is not None:
-            log.info("refused %s:%d: %s", peer[0], peer[1], refusal.code)
-            if self._tls is None:  # best effort, never blocking: the refusal must not cost us a turn
-                with contextlib.suppress(OSError):
-                    sock.send(encode(refusal))
-            sock.close()
-            return
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chat frames are small and urgent
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        if self._tls is not None:
-            sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         client = Client(next(self._ids), sock, peer, self.config, time.monotonic())
         self._clients[client.client_id] = client
         self._selector.register(sock, selectors.EVENT_READ, client)
@@ -378,7 +324,7 @@ class ChatServer:
         if self._clients.pop(client.client_id, None) is None:
             return
         self._pending.discard(client)
-        self._admission.release(client.host)
+        self._listener.admission.release(client.host)
         self._selector.unregister(client.sock)
         client.sock.close()
         client.out.clear()
@@ -389,11 +335,7 @@ class ChatServer:
 
     def _shut_down(self) -> None:
         log.info("shutting down: %d connection(s)", len(self._clients))
-        if self._listener is not None:
-            if not self._accept_paused_until:
-                self._selector.unregister(self._listener)
-            self._listener.close()
-            self._listener = None
+        self._listener.close()
         self._carry_out(self.core.release_delayed(float("inf")))  # held messages are stored, not lost
         self._carry_out(self.core.commit())
         goodbye = encode(ServerClosing("the server is shutting down"))
