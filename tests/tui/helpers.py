@@ -8,12 +8,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC
 
 from textual.app import App
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Label
 
 from chat_tui.app import ChatApp
 from chat_tui.screens import ChatScreen, CreateDialog, HomeScreen, JoinDialog
 from chat_tui.widgets import MessagePane
+from chat_tui.widgets.message_pane import SCROLLBACK
 
 FIXED_NOW = 1_700_000_000.0
 """2023-11-14 22:13:20 UTC: every local notice shows 22:13."""
@@ -28,6 +30,7 @@ def make_app(
     ssl_context: ssl.SSLContext | None = None,
     reconnect_timeout: float | None = None,
     reconnect_wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    scrollback: int = SCROLLBACK,
 ) -> ChatApp:
     """The real app with a fixed clock and UTC times, so output is deterministic."""
     return ChatApp(
@@ -39,6 +42,7 @@ def make_app(
         ssl_context=ssl_context,
         reconnect_timeout=reconnect_timeout,
         reconnect_wait=reconnect_wait,
+        scrollback=scrollback,
     )
 
 
@@ -106,3 +110,9 @@ async def join_group(pilot: Pilot[int], group_id: int, password: str) -> None:
 async def say(pilot: Pilot[int], text: str) -> None:
     """Type ``text`` into the chat composer and press Enter."""
     await pilot.press(*text, "enter")
+
+
+def gap_asks(asked: list[MessagePane.GapShown], message: Message) -> None:
+    """A message hook recording each GapShown once (the hook sees it again as it bubbles)."""
+    if isinstance(message, MessagePane.GapShown) and message not in asked:
+        asked.append(message)

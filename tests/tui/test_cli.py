@@ -21,7 +21,17 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for flag in ("--host", "--port", "--name", "--plain", "--tls", "--ca", "--reconnect-timeout", "--version"):
+    for flag in (
+        "--host",
+        "--port",
+        "--name",
+        "--plain",
+        "--tls",
+        "--ca",
+        "--reconnect-timeout",
+        "--scrollback",
+        "--version",
+    ):
         assert flag in out
 
 
@@ -38,6 +48,14 @@ def test_defaults_and_flags() -> None:
 def test_reconnect_timeout_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--reconnect-timeout", "0"])
+    assert "above 0" in capsys.readouterr().err
+
+
+def test_scrollback_defaults_to_5000_and_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args([]).scrollback == 5000
+    assert build_parser().parse_args(["--scrollback", "50"]).scrollback == 50
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--scrollback", "0"])
     assert "above 0" in capsys.readouterr().err
 
 

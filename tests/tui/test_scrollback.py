@@ -9,7 +9,7 @@ from textual.message import Message
 
 from chat_tui.widgets import Entry, MessagePane
 from chat_tui.widgets.message_pane import gap_rule_text
-from tests.tui.helpers import pane_text
+from tests.tui.helpers import gap_asks, pane_text
 
 CAP = 50
 
@@ -43,12 +43,6 @@ def assert_consistent(pane: MessagePane) -> None:
     assert pane.row_count == pane._header_rows + sum(pane._heights) + sum(pane._pending_heights)
     shown = [line.split(": ", 1)[1].split(" long")[0] for line in pane_text(pane).splitlines() if ": message " in line]
     assert shown == [entry.text.split(" long")[0] for entry in entries if entry.seq is not None]
-
-
-def gap_asks(asked: list[MessagePane.GapShown], message: Message) -> None:
-    """A message hook recording each GapShown once (the hook sees it again as it bubbles)."""
-    if isinstance(message, MessagePane.GapShown) and message not in asked:
-        asked.append(message)
 
 
 def seqs(pane: MessagePane) -> list[int]:
@@ -170,4 +164,24 @@ async def test_an_empty_answer_removes_a_finished_gap_rule() -> None:
         pane.fill_gap(asked[0].key, [], done=True)
         await pilot.pause()
         assert pane_text(pane).splitlines() == ["09:00 Bob: message 5"]
+        assert_consistent(pane)
+
+
+async def test_live_messages_while_reading_the_oldest_drop_the_newest_instead() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(MessagePane)
+        for seq in range(1, CAP + 1):
+            pane.add_message("09:00", "Bob", text_of(seq), seq=seq)
+        await pilot.pause()
+        pane.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        seen = [pane.render_line(y).text for y in range(pane.size.height)]
+        for seq in range(CAP + 1, CAP + 10):
+            pane.add_message("09:00", "Bob", text_of(seq), seq=seq)
+        await pilot.pause()
+        assert seqs(pane)[0] == 1  # what the user reads stays
+        assert [pane.render_line(y).text for y in range(pane.size.height)] == seen
+        assert pane.detached
+        assert len(pane.entries) < CAP
         assert_consistent(pane)
