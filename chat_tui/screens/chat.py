@@ -297,9 +297,13 @@ class ChatScreen(Screen[None]):
 
     @on(MessagePane.GapShown)
     def _gap_shown(self, message: MessagePane.GapShown) -> None:
-        if self.session is not None and not self._filling:
-            self._filling = True
-            self.run_worker(self._fill_gap(self.session, message), group="gap", exit_on_error=False)
+        if self.session is None:
+            return
+        if self._filling:  # one gap at a time: this rule asks again when next shown (the fill redraws)
+            self.pane.fill_gap(message.key, [])
+            return
+        self._filling = True
+        self.run_worker(self._fill_gap(self.session, message), group="gap", exit_on_error=False)
 
     async def _fill_gap(self, session: ChatSession, gap: MessagePane.GapShown) -> None:
         """The newest page of a gap's messages under its rule; the rule, shrunk, asks for the next."""

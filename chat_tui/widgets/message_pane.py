@@ -28,7 +28,7 @@ from typing import ClassVar, Literal
 
 from textual.cache import LRUCache
 from textual.content import Content
-from textual.events import MouseScrollUp, Resize
+from textual.events import MouseScrollDown, MouseScrollUp, Resize
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -461,6 +461,11 @@ class MessagePane(ScrollView, can_focus=True):
         super()._on_mouse_scroll_up(event)
         if self.scroll_y <= 0:  # also when everything fits and there is nothing to scroll
             self.post_message(self.TopReached())
+
+    def _on_mouse_scroll_down(self, event: MouseScrollDown) -> None:
+        super()._on_mouse_scroll_down(event)
+        if self.detached and self.scroll_y >= self.max_scroll_y:
+            self.post_message(self.BottomReached())
 
     def page_up(self) -> None:
         """Scroll a page up; at the top, ask for older history."""
