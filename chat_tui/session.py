@@ -227,6 +227,22 @@ class ChatSession:
                 group.oldest_seq = entries[0].seq
             return HistoryPage(page.request_id, group_id, entries, page.has_more)
 
+    async def fetch_page(self, group_id: int, before_seq: int, limit: int = limits.MAX_HISTORY_PAGE) -> HistoryPage:
+        """The server's page of the newest ``limit`` messages with ``seq < before_seq``, whether delivered
+        before or not: for a UI that dropped messages from its scrollback and pages them back in.
+
+        Raises:
+            RequestRefused, LinkError: as for :meth:`create_group`; KeyError: not in that group.
+        """
+        async with self._fetching:
+            self._ledger.groups[group_id]
+            if before_seq <= 1:
+                return HistoryPage(0, group_id, (), False)
+            link = self._connected_link()
+            page = await link.request(partial(FetchHistory, group_id=group_id, before_seq=before_seq, limit=limit))
+            assert isinstance(page, HistoryPage)
+            return page
+
     def history_gaps(self, group_id: int) -> list[tuple[int, int]]:
         """The holes ``(after_seq, before_seq)`` a long absence left in a group and no fetch filled yet."""
         return list(self._ledger.groups[group_id].gaps)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime, tzinfo
-from functools import partial
 from typing import ClassVar
 
 from textual import on
@@ -33,9 +32,7 @@ from chat_tui.session_events import (
 from chat_tui.widgets import Composer, ConnectionBanner, Entry, MemberList, MessagePane
 from chat_tui.widgets.message_pane import SCROLLBACK, gap_rule_text
 from shared import (
-    FetchHistory,
     HistoryEntry,
-    HistoryPage,
     InvalidField,
     MemberJoined,
     MemberLeft,
@@ -259,7 +256,7 @@ class ChatScreen(Screen[None]):
         # have dropped (trimmed) messages the session delivered long ago.
         before = self.pane.oldest_seq or (self._last_seq or 0) + 1
         try:
-            page = await _history_page(session, self.group_id, before, self._page_size)
+            page = await session.fetch_page(self.group_id, before, self._page_size)
         except (RequestRefused, LinkError) as exc:
             reason = exc.error.message if isinstance(exc, RequestRefused) else str(exc)
             self.pane.set_header(f"could not load older messages: {reason} (scroll up to retry)")
@@ -280,7 +277,7 @@ class ChatScreen(Screen[None]):
         """Page back in the newer messages a detached pane dropped (the page right above its newest)."""
         newest = self.pane.newest_seq or 0
         try:
-            page = await _history_page(session, self.group_id, newest + 1 + self._page_size, self._page_size)
+            page = await session.fetch_page(self.group_id, newest + 1 + self._page_size, self._page_size)
         except (RequestRefused, LinkError):
             pass  # the next scroll down retries
         else:
@@ -370,17 +367,3 @@ class ChatScreen(Screen[None]):
             with suppress(RequestRefused, LinkError):  # we are out of the group either way
                 await self.session.leave_group(self.group_id)
         self.post_message(self.Left(self.group_id))
-
-
-async def _history_page(session: ChatSession, group_id: int, before_seq: int, limit: int) -> HistoryPage:
-    """The server's page of the newest ``limit`` messages below ``before_seq``, delivered before or not.
-
-    ``ChatSession.fetch_before`` leaves out messages it delivered once, which a trimmed pane has dropped
-    and must page back in; until the session offers such a page itself, this asks its link directly.
-    """
-    if before_seq <= 1:
-        return HistoryPage(0, group_id, (), False)
-    link = session._connected_link()  # private: see above (a session API is requested)
-    page = await link.request(partial(FetchHistory, group_id=group_id, before_seq=before_seq, limit=limit))
-    assert isinstance(page, HistoryPage)
-    return page
