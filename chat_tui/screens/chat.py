@@ -127,8 +127,11 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Fill the member list, say where we are, then show what arrived before the screen."""
+        members = self.query(MemberList)
+        if not members:  # removed (the app or the test ended) before it finished mounting: nothing to fill
+            return
         self._composed = True  # is_mounted turns true only after on_mount returns
-        self.query_one(MemberList).set_members(self._members)
+        members.first().set_members(self._members)
         self.pane.set_header(HEADER_MORE if self._older_exists() else HEADER_START)
         name = sanitize_line(self.group_name)
         if self._last_seq is None:
