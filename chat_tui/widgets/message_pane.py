@@ -2,12 +2,12 @@
 
 RichLog and Log cost seconds and hundreds of MB at chat scale and never re-wrap (notes/tui.md §2.2),
 so the pane keeps plain records, wraps them for the current width on demand, and maps a screen row to
-its record with ``bisect`` over per-width row offsets. Rendered rows are cached per (record, width).
+its record through a :class:`~chat_tui.widgets.pane_layout.PaneLayout` (the records and their row
+offsets). Rendered rows (:mod:`chat_tui.widgets.entry_rows`) are cached per (record, width).
 
 The rows, top to bottom: an optional one-row header (history state: "loading…", "beginning of
 history"), the settled records (messages in ``seq`` order, notices), then our own messages still
-waiting for the server. Older history is prepended: the new records get row offsets counting down
-from the first one, so a page costs the wrapping of its own records, not a re-layout of the pane.
+waiting for the server.
 
 The pane is bounded (``scrollback`` settled records, default :data:`SCROLLBACK`). Policy: a trim
 drops records from the end farther from the viewport (the top while the user reads near the bottom,
@@ -20,14 +20,10 @@ pages them back in when the user scrolls down, :class:`MessagePane.BottomReached
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from itertools import accumulate, count
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual.cache import LRUCache
-from textual.content import Content
 from textual.events import MouseScrollDown, MouseScrollUp, Resize
 from textual.geometry import Size
 from textual.message import Message
@@ -36,46 +32,21 @@ from textual.strip import Strip
 from textual.style import Style
 
 from chat_tui.sanitize import sanitize, sanitize_line
+from chat_tui.widgets.entry_rows import TIME_WIDTH, entry_height, render_entry, render_header
+from chat_tui.widgets.pane_layout import SCROLLBACK, Entry, EntryKind, EntryState, PaneLayout, gap_rule_text
 
-EntryState = Literal["sent", "pending", "delayed", "failed"]
-EntryKind = Literal["message", "notice", "error", "marker"]
-TIME_WIDTH = 6
-"""Cells of the time column: "HH:MM" plus a space; wrapped rows are indented by it (hanging indent)."""
-_PENDING_MARK = " ··· "
-_FAILED_MARK = "  !  "
-_DELAYED_MARK = "slow "
+__all__ = [
+    "SCROLLBACK",
+    "TIME_WIDTH",
+    "Entry",
+    "EntryKind",
+    "EntryState",
+    "MessagePane",
+    "gap_rule_text",
+]
+
 _CACHE_SIZE = 2000
 """Records whose rendered rows are kept: several screens' worth, so scrolling back and forth is cheap."""
-SCROLLBACK = 5000
-"""Settled records a pane keeps by default (irssi's ``scrollback_lines`` is 5000 too); ``--scrollback``."""
-_TRIM_BATCH = 10
-"""A trim drops a tenth of the cap beyond it, so trimming is rare, not an O(n) shift per message."""
-_keys = count()
-
-
-@dataclass(slots=True)
-class Entry:
-    """One record in the pane: a chat message (``sender`` set), a notice or a marker line.
-
-    ``seq`` is the group's sequence number of a message the server stored; ``key`` identifies the record
-    in the render cache (indexes shift when history is prepended or a pending message settles).
-    """
-
-    time: str
-    sender: str
-    text: str
-    own: bool = False
-    state: EntryState = "sent"
-    kind: EntryKind = "message"
-    seq: int | None = None
-    key: int = field(default_factory=lambda: next(_keys))
-    gap: tuple[int, int] | None = None
-    """For a gap rule: the seqs ``after < seq < before`` it stands for (a fillable hole in the history)."""
-
-    @property
-    def error(self) -> bool:
-        """An error notice (shown in the error colour)."""
-        return self.kind == "error"
 
 
 class MessagePane(ScrollView, can_focus=True):
@@ -136,33 +107,29 @@ class MessagePane(ScrollView, can_focus=True):
         classes: str | None = None,
     ):
         super().__init__(name=name, id=id, classes=classes)
-        self.scrollback = max(1, scrollback)
+        self._rows = PaneLayout(scrollback, self._height)
         self.detached = False
         """The newest records were dropped: live messages are not shown until they are paged back in."""
         self._gaps_asked: set[int] = set()  # keys of gap rules whose GapShown is unanswered
-        self._entries: list[Entry] = []
-        self._heights: list[int] = []  # rows of each settled entry at ``self._layout_width``
-        self._starts: list[int] = []  # first row of each settled entry; may start below 0 after a prepend
-        self._pending: list[Entry] = []
-        self._pending_heights: list[int] = []
-        self._pending_ids: list[str] = []  # the caller's key of each pending entry (its client_msg_id)
-        self._seqs: set[int] = set()
-        self._header: str | None = None
-        self._layout_width = 0
         self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(_CACHE_SIZE)
         self._scroll_pending = False
+
+    @property
+    def scrollback(self) -> int:
+        """Settled records the pane keeps (at least 1)."""
+        return self._rows.cap
 
     # --- what is shown ----------------------------------------------------------------------------
 
     @property
     def entries(self) -> list[Entry]:
         """The records shown, top to bottom: settled ones, then our pending messages (a copy)."""
-        return [*self._entries, *self._pending]
+        return [*self._rows.entries, *self._rows.pending]
 
     @property
     def header(self) -> str | None:
         """The one-row header above the records (None: no header row)."""
-        return self._header
+        return self._rows.header
 
     @property
     def oldest_seq(self) -> int | None:
@@ -199,15 +166,12 @@ class MessagePane(ScrollView, can_focus=True):
 
     def add_pending(self, key: str, sender: str, text: str) -> None:
         """Show our own message as waiting for the server, below everything settled."""
-        entry = Entry("", sanitize_line(sender), sanitize(text), own=True, state="pending")
-        self._pending.append(entry)
-        self._pending_ids.append(key)
-        self._pending_heights.append(self._height(entry))
+        self._rows.add_pending(key, Entry("", sanitize_line(sender), sanitize(text), own=True, state="pending"))
         self._changed(follow=self._following())
 
     def is_pending(self, key: str) -> bool:
         """Our message ``key`` still waits for the server."""
-        return key in self._pending_ids
+        return key in self._rows.pending_ids
 
     def acknowledge(self, key: str, time: str, seq: int) -> None:
         """Our message ``key`` was stored as ``seq`` at ``time``: it takes its place after what came before."""
@@ -220,11 +184,11 @@ class MessagePane(ScrollView, can_focus=True):
 
     def delay(self, key: str) -> bool:
         """Our message ``key`` is held back by the server's rate limit; True the first time it is."""
-        if key not in self._pending_ids:
+        entry = self._rows.find_pending(key)
+        if entry is None:
             return False
-        entry = self._pending[self._pending_ids.index(key)]
         first, entry.state = entry.state != "delayed", "delayed"
-        self._cache.discard((entry.key, self._layout_width))
+        self._cache.discard((entry.key, self._rows.width))
         self.refresh()
         return first
 
@@ -236,20 +200,16 @@ class MessagePane(ScrollView, can_focus=True):
             self._append(entry)
 
     def _take_pending(self, key: str) -> Entry | None:
-        ids = self._pending_ids
-        if key not in ids:
-            return None
-        index = ids.index(key)
-        del ids[index], self._pending_heights[index]
-        entry = self._pending.pop(index)
-        self._cache.discard((entry.key, self._layout_width))
+        entry = self._rows.take_pending(key)
+        if entry is not None:
+            self._cache.discard((entry.key, self._rows.width))
         return entry
 
     def set_header(self, text: str | None) -> None:
         """Show ``text`` in the header row (None removes the row); the rows below stay where they are."""
-        had = self._header is not None
-        self._header = None if text is None else sanitize_line(text)
-        shift = (self._header is not None) - had
+        had = self._rows.header is not None
+        self._rows.header = None if text is None else sanitize_line(text)
+        shift = (self._rows.header is not None) - had
         self._changed(follow=False)
         if shift and self.scroll_y > 0:
             self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
@@ -264,17 +224,12 @@ class MessagePane(ScrollView, can_focus=True):
             entry.sender, entry.text = sanitize_line(entry.sender), sanitize(entry.text)
             if entry.seq is not None:
                 self._seqs.add(entry.seq)
-        self._entries[:0] = new
-        if not new or not self._layout_width:
+        if not new or not self._rows.width:
+            self._rows.entries[:0] = new
             self._trim(slack=len(new))
             self.refresh()
             return 0
-        heights = [self._height(entry) for entry in new]
-        top = self._starts[0] if self._starts else 0
-        first = top - sum(heights)
-        self._starts[:0] = _starts(first, heights)
-        self._heights[:0] = heights
-        added = top - first
+        added = self._rows.insert_top(new)
         self._set_virtual_size()
         self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
         self._trim(slack=len(new), top_first=False)
@@ -296,8 +251,8 @@ class MessagePane(ScrollView, can_focus=True):
         ``key``, and shrink the rule to what is still missing; ``done`` (nothing is left) removes it.
         With neither, the rule asks again the next time it is shown."""
         self._gaps_asked.discard(key)
-        index = next((i for i, entry in enumerate(self._entries) if entry.key == key), -1)
-        rule = self._entries[index] if index >= 0 else None
+        index = self._rows.index_of(key)
+        rule = self._rows.entries[index] if index >= 0 else None
         new = [entry for entry in entries if entry.seq is not None and entry.seq not in self._seqs]
         if rule is None or rule.gap is None:
             return
@@ -314,22 +269,43 @@ class MessagePane(ScrollView, can_focus=True):
             self._replace(index, index + 1, new)
         else:
             rule.gap, rule.text = (after, lowest), gap_rule_text(after, lowest)
-            self._cache.discard((rule.key, self._layout_width))
+            self._cache.discard((rule.key, self._rows.width))
             self._replace(index + 1, index + 1, new)
         self._trim(slack=len(new), top_first=False)
 
     # --- layout -----------------------------------------------------------------------------------
+
+    # The layout's state under the names the pane's tests check its consistency with.
+    @property
+    def _entries(self) -> list[Entry]:
+        return self._rows.entries
+
+    @property
+    def _heights(self) -> list[int]:
+        return self._rows.heights
+
+    @property
+    def _starts(self) -> list[int]:
+        return self._rows.starts
+
+    @property
+    def _pending_heights(self) -> list[int]:
+        return self._rows.pending_heights
+
+    @property
+    def _seqs(self) -> set[int]:
+        return self._rows.seqs
+
+    @property
+    def _header_rows(self) -> int:
+        return self._rows.header_rows
 
     def _following(self) -> bool:
         return self._scroll_pending or self.is_vertical_scroll_end
 
     def _append(self, entry: Entry, *, trim: bool = True) -> None:
         follow = self._following()
-        self._entries.append(entry)
-        if self._layout_width:
-            end = self._starts[-1] + self._heights[-1] if self._heights else 0
-            self._starts.append(end)
-            self._heights.append(self._height(entry))
+        self._rows.append(entry)
         if trim:
             self._trim(slack=0)
         self._changed(follow=follow)
@@ -337,66 +313,45 @@ class MessagePane(ScrollView, can_focus=True):
     def _replace(self, start: int, stop: int, new: list[Entry]) -> None:
         """Put ``new`` in place of records ``start:stop``, keeping the rows above the view where they are
         (O(n) for the row offsets below: only gap pages do this, never a live message)."""
-        self._entries[start:stop] = new
-        if not self._layout_width:
+        if not self._rows.width:
+            self._rows.entries[start:stop] = new
             self.refresh()
             return
-        old_rows = sum(self._heights[start:stop])
-        heights = [self._height(entry) for entry in new]
-        first = self._starts[start] if start < len(self._starts) else self._starts[0] + self._settled_rows
-        self._heights[start:stop] = heights
-        self._starts[start:] = _starts(first, self._heights[start:])
-        shift = sum(heights) - old_rows
+        first, shift = self._rows.replace(start, stop, new)
         self._set_virtual_size()
-        if first - self._starts[0] + self._header_rows < self.scroll_y:  # the change is above the view
+        if first + self._header_rows < self.scroll_y:  # the change is above the view
             self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
         self.refresh()
 
     def _trim(self, *, slack: int, top_first: bool = True) -> None:
         """Drop records beyond the cap (plus ``slack``: a page just added), from the ``top_first`` end
         unless the view is there (a live message drops the oldest, a history page the newest)."""
-        excess = len(self._entries) - self.scrollback - slack
-        if excess <= 0:
+        plan = self._rows.plan_trim(slack=slack, top_first=top_first, view=self._view())
+        if plan is None:
             return
-        want = min(len(self._entries), excess + self.scrollback // _TRIM_BATCH)
-        top, count = top_first, want  # the view is larger than the cap: drop regardless
-        for side in (top_first, not top_first):
-            room = self._outside_view(top=side)
-            if room >= excess:
-                top, count = side, min(want, room)
-                break
-        dropped = self._entries[:count] if top else self._entries[-count:]
-        for entry in dropped:
-            if entry.seq is not None:
-                self._seqs.discard(entry.seq)
+        top, count = plan
+        for entry in self._rows.dropping(top=top, count=count):
             self._gaps_asked.discard(entry.key)
-            self._cache.discard((entry.key, self._layout_width))
+            self._cache.discard((entry.key, self._rows.width))
         if top:
-            self._drop_top(count)
+            following = self._following()
+            rows = self._rows.drop_top(count)
+            if self._rows.width and not following:  # keep the view on the same lines
+                self.scroll_to(y=max(0, self.scroll_y - rows), animate=False, immediate=True)
         else:
-            del self._entries[-count:], self._heights[-count:], self._starts[-count:]
+            self._rows.drop_bottom(count)
             self.detached = True
         self._set_virtual_size()
         self.post_message(self.Trimmed(top))
 
-    def _outside_view(self, *, top: bool) -> int:
-        """How many settled records lie wholly above (``top``) or below the rows on screen."""
-        if not self._layout_width or not self._starts or self._following():
-            return len(self._entries) if top else 0  # not laid out, or following the end: the top is free
-        view_top = round(self.scroll_y) - self._header_rows + self._starts[0]
-        if top:
-            return max(0, bisect_right(self._starts, view_top) - 1)
-        return len(self._starts) - bisect_left(self._starts, view_top + self.size.height)
-
-    def _drop_top(self, count: int) -> None:
-        rows = sum(self._heights[:count])
-        following = self._following()
-        del self._entries[:count], self._heights[:count], self._starts[:count]
-        if self._layout_width and not following:  # keep the view on the same lines
-            self.scroll_to(y=max(0, self.scroll_y - rows), animate=False, immediate=True)
+    def _view(self) -> tuple[int, int] | None:
+        """The rows on screen (first row, rows) for trimming; None while following the end."""
+        if not self._rows.width or not self._rows.starts or self._following():
+            return None
+        return round(self.scroll_y), self.size.height
 
     def _changed(self, *, follow: bool) -> None:
-        if self._layout_width:
+        if self._rows.width:
             self._set_virtual_size()
         if follow and not self._scroll_pending:
             # One scroll per refresh however many messages arrive in between (notes/tui.md §2.2).
@@ -408,35 +363,22 @@ class MessagePane(ScrollView, can_focus=True):
         self._scroll_pending = False
         self.scroll_end(animate=False, immediate=True, x_axis=False)
 
-    @property
-    def _header_rows(self) -> int:
-        return 0 if self._header is None else 1
-
-    @property
-    def _settled_rows(self) -> int:
-        return self._starts[-1] + self._heights[-1] - self._starts[0] if self._heights else 0
-
     def _set_virtual_size(self) -> None:
-        if not self._layout_width:
-            return
-        total = self._header_rows + self._settled_rows + sum(self._pending_heights)
-        self.virtual_size = Size(self._layout_width, total)
+        if self._rows.width:
+            self.virtual_size = Size(self._rows.width, self._rows.total_rows)
 
     def _height(self, entry: Entry) -> int:
-        return 1 if entry.kind == "marker" else len(self._wrap(entry, self._layout_width))
+        return entry_height(entry, self._rows.width, self._style)
 
     def _relayout(self, width: int) -> None:
         """Re-wrap every record for ``width``; called when the width changes."""
-        self._layout_width = width
-        self._heights = [self._height(entry) for entry in self._entries]
-        self._starts = _starts(0, self._heights)
-        self._pending_heights = [self._height(entry) for entry in self._pending]
+        self._rows.relayout(width)
         self._set_virtual_size()
 
     def on_resize(self, _event: Resize) -> None:
         """Re-wrap on a width change, staying at the bottom if we were there."""
         width = self.scrollable_content_region.width
-        if width != self._layout_width:
+        if width != self._rows.width:
             at_end = self.is_vertical_scroll_end
             self._relayout(width)
             if at_end:
@@ -496,7 +438,7 @@ class MessagePane(ScrollView, can_focus=True):
     def _ensure_layout(self) -> int:
         """Lay records out for the current width if it changed; returns the width."""
         width = self.scrollable_content_region.width
-        if width != self._layout_width:
+        if width != self._rows.width:
             self._relayout(width)
         return width
 
@@ -505,10 +447,9 @@ class MessagePane(ScrollView, can_focus=True):
         width = self._ensure_layout()
         base = self.rich_style
         if row < self._header_rows:
-            header = Content.styled(self._header or "", self._style("header")).center(width)
-            return Strip(header.render_segments(Style.from_rich_style(base))).crop_extend(0, width, base)
-        row -= self._header_rows
-        found = self._locate(row)
+            header = render_header(self._rows.header or "", width, self._style("header"), Style.from_rich_style(base))
+            return header.crop_extend(0, width, base)
+        found = self._rows.locate(row - self._header_rows)
         if found is None:
             return Strip.blank(width, base)
         entry, offset = found
@@ -517,65 +458,9 @@ class MessagePane(ScrollView, can_focus=True):
             self.post_message(self.GapShown(entry.key, *entry.gap))
         strips = self._cache.get((entry.key, width))
         if strips is None:
-            strips = self._render_entry(entry, width)
+            strips = render_entry(entry, width, self._style, Style.from_rich_style(self.rich_style))
             self._cache[(entry.key, width)] = strips
         return strips[offset].crop_extend(0, width, base)
 
-    def _locate(self, row: int) -> tuple[Entry, int] | None:
-        """The record at ``row`` (0 is the first settled row) and the row's offset inside it."""
-        settled = self._settled_rows
-        if row < settled:
-            absolute = row + self._starts[0]
-            index = bisect_right(self._starts, absolute) - 1
-            return self._entries[index], absolute - self._starts[index]
-        row -= settled
-        for entry, height in zip(self._pending, self._pending_heights, strict=True):
-            if row < height:
-                return entry, row
-            row -= height
-        return None
-
     def _style(self, component: str) -> Style:
         return Style.from_rich_style(self.get_component_rich_style(f"message-pane--{component}"))
-
-    def _body(self, entry: Entry) -> Content:
-        """The wrappable part of an entry, built from parts: peer text never becomes markup."""
-        if entry.kind in ("notice", "error"):
-            return Content.styled(entry.text, self._style(entry.kind))
-        sender_style = self._style("own" if entry.own else "sender")
-        text: Content | str = entry.text
-        if entry.state != "sent":
-            text = Content.styled(entry.text, self._style("pending"))
-        return Content.assemble((entry.sender, sender_style), ": ", text).expand_tabs(4)
-
-    def _wrap(self, entry: Entry, width: int) -> list[Content]:
-        return self._body(entry).wrap(max(width - TIME_WIDTH, 8))
-
-    def _render_entry(self, entry: Entry, width: int) -> list[Strip]:
-        base = Style.from_rich_style(self.rich_style)
-        if entry.kind == "marker":
-            label = f" {entry.text} " if entry.text else ""
-            side = max(width - len(label), 2)
-            rule = "─" * (side // 2) + label + "─" * (side - side // 2)
-            line = Content.styled(rule, self._style("marker")).truncate(width)
-            return [Strip(line.render_segments(base), line.cell_length)]
-        marks = {"pending": _PENDING_MARK, "delayed": _DELAYED_MARK, "failed": _FAILED_MARK}
-        time = marks.get(entry.state, entry.time.ljust(TIME_WIDTH - 1))
-        time_style = self._style("error" if entry.state == "failed" else "time")
-        first = Content.styled(time, time_style).pad_right(1)
-        indent = Content(" " * TIME_WIDTH)
-        strips = []
-        for number, line in enumerate(self._wrap(entry, width)):
-            row = (first if number == 0 else indent) + line
-            strips.append(Strip(row.render_segments(base), row.cell_length))
-        return strips
-
-
-def gap_rule_text(after_seq: int, before_seq: int) -> str:
-    """The words of a gap rule for the seqs strictly between ``after_seq`` and ``before_seq``."""
-    return f"{before_seq - after_seq - 1} earlier messages not shown"
-
-
-def _starts(first: int, heights: list[int]) -> list[int]:
-    """The first row of each record, given the first record's row and every record's height."""
-    return list(accumulate(heights, initial=first))[:-1]
