@@ -29,20 +29,25 @@ class Group:
     # others() per member, built on first use and dropped when membership changes: every message
     # needs its recipients, membership changes are rare.
     _others: dict[ClientId, tuple[ClientId, ...]] = field(default_factory=dict)
+    # The members' name keys, kept beside ``members`` so a join does not re-fold every name.
+    _name_keys: set[str] = field(default_factory=set)
 
     def add(self, client_id: ClientId, name: str) -> None:
         self.members[client_id] = name
+        self._name_keys.add(fields.name_key(name))
         self._others.clear()
 
     def remove(self, client_id: ClientId) -> str | None:
         """Remove a member; returns the name it had, or None if it was not one."""
         self.resuming.discard(client_id)
         self._others.clear()
-        return self.members.pop(client_id, None)
+        name = self.members.pop(client_id, None)
+        if name is not None:
+            self._name_keys.discard(fields.name_key(name))
+        return name
 
     def name_in_use(self, name: str) -> bool:
-        key = fields.name_key(name)
-        return any(fields.name_key(member) == key for member in self.members.values())
+        return fields.name_key(name) in self._name_keys
 
     def member_names(self) -> tuple[str, ...]:
         return tuple(self.members.values())

@@ -7,6 +7,7 @@ Every class lists its fields and, in ``CHECKS``, the rule for each: the rules li
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
@@ -103,11 +104,8 @@ class CreateGroup(Request):
         "request_id": _REQUEST_ID, "group_name": _GROUP_NAME, "password": _PASSWORD, "name": _NAME,
     }  # fmt: skip
     group_name: str
-    password: str
+    password: str = dataclasses.field(repr=False)  # never let a password reach a log line through repr()
     name: str
-
-    def __repr__(self) -> str:  # never let a password reach a log line through repr()
-        return f"CreateGroup(request_id={self.request_id}, group_name={self.group_name!r}, name={self.name!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +118,9 @@ class JoinGroup(Request):
         "since_seq": _optional(_uint("since_seq", limits.MAX_GROUP_ID)),
     }  # fmt: skip
     group_id: int
-    password: str
+    password: str = dataclasses.field(repr=False)  # never in a log line
     name: str
     since_seq: int | None = None  # "I have seen up to here": send what came after, not the last N
-
-    def __repr__(self) -> str:
-        return f"JoinGroup(request_id={self.request_id}, group_id={self.group_id}, name={self.name!r})"
 
 
 @dataclass(frozen=True, slots=True)
