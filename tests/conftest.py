@@ -36,7 +36,8 @@ class ServerProcess:
         if max_open_files is not None:  # set from outside (Linux prlimit): no preexec_fn in a threaded test run
             resource.prlimit(self.process.pid, resource.RLIMIT_NOFILE, (max_open_files, max_open_files))
         ready = threading.Event()
-        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, args=(ready,), daemon=True)
+        self._pump_thread.start()
         if not ready.wait(timeout):
             self.stop()
             raise RuntimeError("server did not start:\n" + "".join(self.log))
@@ -60,10 +61,12 @@ class ServerProcess:
             else:
                 self.process.send_signal(sig)
         try:
-            return self.process.wait(timeout)
+            status = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            return self.process.wait()
+            status = self.process.wait()
+        self._pump_thread.join(5)  # the last log lines are in self.log once stop() returns
+        return status
 
     @property
     def address(self) -> tuple[str, int]:
