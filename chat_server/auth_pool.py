@@ -33,7 +33,7 @@ class AuthPool:
         if isinstance(job, HashPassword):
             future = self._executor.submit(auth.hash_password, job.request.password)
         else:
-            future = self._executor.submit(auth.verify_password, job.request.password, job.stored_hash)
+            future = self._executor.submit(auth.verify_password, job.password, job.stored_hash)
 
         def done(_: object) -> None:  # on the worker thread: hand over and wake the loop
             self._finished.put((job, future))

@@ -21,11 +21,12 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import msgpack
 
+from chat_server.config import ServerConfig
 from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, Request, SendMessage, encode, limits
 from shared.framing import FrameReader
 
@@ -160,8 +161,32 @@ async def _paced(client: BenchClient, group_id: int, rate: float, deadline: floa
     task.cancel()
 
 
+def server_flags(settings: dict[str, str]) -> list[str]:
+    """``--flag value`` for each ServerConfig field named in ``settings``.
+
+    Raises:
+        ValueError: a name that is no setting (a limit renamed since would otherwise silently stay on
+            and measure the wrong thing), or a value its kind refuses.
+    """
+    known = {field.name: field for field in fields(ServerConfig) if "kind" in field.metadata}
+    flags = []
+    for name, value in settings.items():
+        if name not in known:
+            raise ValueError(f"chat-server has no setting {name!r}")
+        known[name].metadata["kind"].parse(value)
+        flags += [f"--{name.replace('_', '-')}", value]
+    return flags
+
+
 # Throughput runs measure the message path, not the flood limits: a few clients send as fast as they can.
-UNTHROTTLED = ["--message-burst", "1000000000", "--message-rate", "1000000000"]
+UNTHROTTLED = server_flags(
+    {
+        "message_burst": "1000000000",
+        "message_rate": "1000000000",
+        "request_burst": "1000000000",
+        "request_rate": "1000000000",
+    }
+)
 
 
 def start_server(*flags: str) -> tuple[subprocess.Popen[bytes], str, int]:
@@ -169,12 +194,15 @@ def start_server(*flags: str) -> tuple[subprocess.Popen[bytes], str, int]:
     cmd = [sys.executable, "-m", "chat_server", "--port", "0", *flags]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.stderr is not None
+    log = []
     for line in proc.stderr:
         if match := _LISTENING.search(line):
             stderr = proc.stderr
             threading.Thread(target=stderr.read, daemon=True).start()  # never let the log pipe fill up
             return proc, match.group(1).decode(), int(match.group(2))
-    raise RuntimeError("the server did not start")
+        log.append(line.decode(errors="replace"))
+    proc.wait()
+    raise RuntimeError(f"the server did not start ({shlex.join(cmd)}):\n{''.join(log)}")
 
 
 def run_one(store: str, sync: str, args: argparse.Namespace) -> Result:
@@ -214,8 +242,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run (default %(default)s)")
     parser.add_argument("--storm", action="store_true", help="measure good clients during hostile storms instead")
     parser.add_argument("--idle", type=int, default=0, metavar="N", help="hold N idle connections instead")
+    parser.add_argument(
+        "--rejoin",
+        type=int,
+        nargs="?",
+        const=500,
+        default=0,
+        metavar="N",
+        help="time N members (default 500) rejoining with resume tokens after a server restart instead",
+    )
     parser.add_argument("--server-args", default="", help="extra chat-server flags, e.g. '--auth-workers 1'")
     args = parser.parse_args(argv)
+    if args.rejoin:
+        from chat_server.bench_rejoin import run_rejoin  # noqa: PLC0415 - only this mode needs it
+
+        return run_rejoin(args.rejoin, shlex.split(args.server_args))
     if args.idle:
         from chat_server.bench_idle import run_idle  # noqa: PLC0415 - only this mode needs it
 

@@ -9,7 +9,7 @@ import resource
 import time
 from pathlib import Path
 
-from chat_server.bench import UNTHROTTLED, BenchClient, start_server
+from chat_server.bench import UNTHROTTLED, BenchClient, server_flags, start_server
 from shared import PROTOCOL_VERSION, CreateGroup, Hello, SendMessage, encode
 
 
@@ -59,7 +59,8 @@ def run_idle(count: int, server_args: list[str]) -> int:
     needed = count + 100
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(needed, hard)), hard))
-    flags = ["--store", "memory:", "--max-connections-per-address", str(needed), "--connect-attempts", str(needed)]
+    caps = server_flags({"max_connections_per_address": str(needed), "connect_attempts": str(needed)})
+    flags = ["--store", "memory:", *caps]
     proc, host, port = start_server(*flags, *UNTHROTTLED, *server_args)
     try:
         resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (max(soft, min(needed, hard)), hard))

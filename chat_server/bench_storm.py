@@ -15,19 +15,23 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from chat_server.bench import BenchClient, start_server
+from chat_server.bench import BenchClient, server_flags, start_server
 from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, SendMessage, encode
 
 GOOD_CLIENTS = 10
 GOOD_RATE = 1.0  # messages/s per good client: inside the default 2/s limit, like a busy human
-# Many addresses are simulated from one: the per-address caps are lifted so each storm reaches the loop.
-STORM_FLAGS = [
-    "--max-connections-per-address", "100000",
-    "--connect-attempts", "1000000",
-    "--login-failures-per-group", "1000000",
-    "--login-failures-per-address", "1000000",
-    "--output-hard-limit", "1048576",
-]  # fmt: skip
+# Many addresses are simulated from one: the per-address caps are lifted so each storm reaches the loop
+# (the server-wide ones, such as --max-pending-auth, stay at their defaults: they are what is tested).
+STORM_FLAGS = server_flags(
+    {
+        "max_connections_per_address": "100000",
+        "connect_attempts": "1000000",
+        "login_free_failures": "1000000",
+        "hashes_per_address_burst": "1000000",
+        "hashes_per_address_rate": "1000000",
+        "output_hard_limit": "1048576",
+    }
+)
 
 
 def _server_usage(pid: int) -> dict[str, int]:

@@ -1,67 +1,75 @@
 """ChatCore: what the server does with each event. No sockets, no clock, no hashing here.
 
 The loop feeds it decoded events with the current time and carries out the actions it returns:
-frames to send, and password work to run off the loop whose result comes back through
-:meth:`ChatCore.finish_create` or :meth:`ChatCore.finish_join`. Once per loop turn the loop calls
-:meth:`ChatCore.commit`, which stores the turn's messages and only then acknowledges and fans them out.
+frames to send, catch-ups to stream (:meth:`ChatCore.replay_chunk`), and password work to run off
+the loop whose result comes back through :meth:`ChatCore.finish_create` or :meth:`ChatCore.finish_join`.
+Once per loop turn the loop calls :meth:`ChatCore.commit`, which stores the turn's messages and only
+then acknowledges and fans them out. Joining and leaving live in :mod:`chat_server.membership`.
+
+A :class:`StoreError` while handling one request fails that request only, with ``internal``, and is
+logged with its traceback; every store call is made before the state it would change, so the state
+stays consistent.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.guard import Guard, Verdict
+from chat_server.membership import Membership
 from chat_server.message_log import MessageLog
-from chat_server.outgoing import Action, Frame, HashPassword, Outgoing, VerifyPassword
+from chat_server.outgoing import Action, Frame, HashPassword, Outgoing, Replay, VerifyPassword, refusal
+from chat_server.resume import ResumeTokens
 from chat_server.store import Store, StoreError
 from shared import (
     PROTOCOL_VERSION,
     CreateGroup,
-    Error,
     Event,
     FetchHistory,
-    GroupCreated,
-    GroupJoined,
     GroupLeft,
     Hello,
     JoinGroup,
     LeaveGroup,
-    MemberJoined,
-    MemberLeft,
     Ping,
     Pong,
     SendMessage,
     Welcome,
-    fields,
-    limits,
 )
 
-__all__ = ["Action", "ChatCore", "Frame", "HashPassword", "Outgoing", "VerifyPassword"]
+__all__ = ["Action", "ChatCore", "Frame", "HashPassword", "Outgoing", "Replay", "VerifyPassword"]
 
-BAD_CREDENTIALS = "wrong group ID or password"
-
-
-def _error(client_id: ClientId, request_id: int, code: str, message: str) -> list[Action]:
-    return [Outgoing((client_id,), Error(request_id, code, message))]
+log = logging.getLogger("chat_server")
+# When messages wait for a database locked by someone else, the loop comes back this soon to retry.
+STORE_BUSY_RETRY_INTERVAL = 0.05
 
 
 class ChatCore:
-    """Groups, members and message routing for one server, over a :class:`Store`."""
+    """Groups, members and message routing for one server, over a :class:`Store`.
+
+    Raises:
+        StoreError: the groups or the server secret could not be read: the server cannot start.
+    """
 
     def __init__(self, config: ServerConfig, store: Store, decoy_hash: str) -> None:
         self.config = config
         self.groups = GroupDirectory()
-        for record in store.load_groups():
-            self.groups.add(Group(record.group_id, record.name, record.password_hash, record.last_seq))
-        self.log = MessageLog(store, self.groups, config.max_frame_size)
+        try:
+            records, secret = store.load_groups(), store.server_secret()
+        except StoreError as exc:
+            raise StoreError(f"cannot load the groups from {store.location}: {exc}") from exc
+        for record in records:
+            self.groups.add(Group(record.group_id, record.name, record.password_hash, record.last_seq, record.last_seq))
+        self.log = MessageLog(store, self.groups, config.max_frame_size, config.store_busy_retries)
         self.guard = Guard(config)
-        self._decoy_hash = decoy_hash
+        tokens = ResumeTokens(secret, config.resume_token_lifetime)
+        self.membership = Membership(config, self.groups, self.guard, self.log, tokens=tokens, decoy_hash=decoy_hash)
         self._connected: set[ClientId] = set()
 
     def connect(self, client_id: ClientId, address: str) -> None:
-        """A new connection from ``address`` (the host, without port: limits apply per host)."""
+        """A new connection from ``address`` (its address key: limits apply per key)."""
         self._connected.add(client_id)
         self.guard.admit(client_id, address)
 
@@ -71,8 +79,12 @@ class ChatCore:
         self.guard.forget(client_id)
         actions: list[Action] = []
         for group in self.groups.groups_of(client_id):
-            actions += self._leave(group, client_id)
+            actions += self.membership.leave(group, client_id)
         return actions
+
+    def busy(self, client_id: ClientId) -> bool:
+        """Whether a request of this client must finish before its next one is handled (a hash in flight)."""
+        return self.guard.busy(client_id)
 
     def commit(self) -> list[Action]:
         """Store this turn's messages; then their acknowledgements and fan-out."""
@@ -85,20 +97,37 @@ class ChatCore:
             actions += self._post_now(client_id, request, now)
         return actions
 
+    def release_all_held(self, now: float) -> list[Action]:
+        """At shutdown: post every held message now, whatever the rate (the next commit stores them)."""
+        actions: list[Action] = []
+        for client_id, request in self.guard.release_all():
+            actions += self._post_now(client_id, request, now)
+        return actions
+
     def next_deadline(self, now: float) -> float | None:
-        """When :meth:`release_delayed` has work next (None: nothing is held)."""
+        """When the core has timed work next (held messages, a commit to retry); None: nothing."""
+        if self.log.waiting_for_lock:
+            return now + STORE_BUSY_RETRY_INTERVAL
         return self.guard.next_deadline(now)
 
     def handle(self, client_id: ClientId, event: Event, now: float) -> list[Action]:
         """The actions for one event a client sent; ``now`` is Unix time in seconds."""
+        try:
+            return self._handle(client_id, event, now)
+        except StoreError:  # a read the request needed failed: that request fails, nothing else
+            log.exception("storage error op=%s conn=%d", event.TYPE, client_id)
+            request_id = getattr(event, "request_id", None)
+            return [] if request_id is None else refusal(client_id, request_id, "internal", "storage failed; try again")
+
+    def _handle(self, client_id: ClientId, event: Event, now: float) -> list[Action]:
         match event:
             case Hello():
                 label, frame = self.config.server_label, self.config.max_frame_size
                 return [Outgoing((client_id,), Welcome(event.request_id, PROTOCOL_VERSION, label, frame))]
             case CreateGroup():
-                return self._create(client_id, event, now)
+                return self.membership.create(client_id, event, now)
             case JoinGroup():
-                return self._join(client_id, event, now)
+                return self.membership.join(client_id, event, now)
             case LeaveGroup():
                 return self._leave_request(client_id, event)
             case SendMessage():
@@ -113,133 +142,40 @@ class ChatCore:
     def _member_group(self, client_id: ClientId, request_id: int, group_id: int) -> Group | list[Action]:
         group = self.groups.get(group_id)
         if group is None or client_id not in group.members:
-            return _error(client_id, request_id, "not_member", f"you are not in group {group_id}")
+            return refusal(client_id, request_id, "not_member", f"you are not in group {group_id}")
         return group
 
-    # --- create ------------------------------------------------------------------------------------
-
-    def _create(self, client_id: ClientId, request: CreateGroup, now: float) -> list[Action]:
-        refusal = self._create_refusal(client_id, request, now)
-        if refusal:
-            return refusal
-        return self._start_auth(client_id, request.request_id) or [HashPassword(client_id, request)]
-
-    def _create_refusal(self, client_id: ClientId, request: CreateGroup, now: float) -> list[Action]:
-        if self.groups.name_taken(request.group_name):
-            message = f"a group named {request.group_name!r} already exists"
-            return _error(client_id, request.request_id, "group_name_taken", message)
-        if wait := self.guard.create_wait(client_id, now):
-            message = f"too many groups created from your address; try again in {math.ceil(wait)} s"
-            return _error(client_id, request.request_id, "too_many_groups", message)
-        return self._membership_cap(client_id, request.request_id)
-
-    def _membership_cap(self, client_id: ClientId, request_id: int) -> list[Action]:
-        if len(self.groups.groups_of(client_id)) >= self.config.max_groups_per_connection:
-            message = f"you are in {self.config.max_groups_per_connection} groups already; leave one first"
-            return _error(client_id, request_id, "too_many_groups", message)
-        return []
+    # --- password work comes back --------------------------------------------------------------------
 
     def abort_auth(self, client_id: ClientId, request_id: int) -> list[Action]:
         """Hashing for a request failed (a bug or an exhausted machine): free its place and say so."""
         self.guard.end_auth(client_id)
-        return _error(client_id, request_id, "internal", "the server could not check the password; try again")
-
-    def _start_auth(self, client_id: ClientId, request_id: int) -> list[Action]:
-        code = self.guard.start_auth(client_id)
-        if code == "busy":
-            return _error(client_id, request_id, code, "wait for the answer to your previous join or create")
-        if code is not None:
-            return _error(client_id, request_id, code, "the server is busy checking passwords; try again soon")
-        return []
+        return refusal(client_id, request_id, "internal", "the server could not check the password; try again")
 
     def finish_create(self, client_id: ClientId, request: CreateGroup, password_hash: str, now: float) -> list[Action]:
         """The password of a CreateGroup is hashed: store the group (if still possible), then reply."""
         self.guard.end_auth(client_id)
         if client_id not in self._connected:
             return []
-        refusal = self._create_refusal(client_id, request, now)  # another create may have won the race
-        if refusal:
-            return refusal
-        key = fields.group_name_key(request.group_name)
-        try:
-            group_id = self.log.store.create_group(request.group_name, key, password_hash, int(now * 1000))
-        except StoreError as exc:
-            return _error(client_id, request.request_id, "internal", f"the group could not be stored: {exc}")
-        self.guard.group_created(client_id, now)
-        group = Group(group_id, request.group_name, password_hash)
-        self.groups.add(group)
-        self.groups.add_member(group, client_id, request.name)
-        reply = GroupCreated(request.request_id, group.group_id, group.name, request.name)
-        return [Outgoing((client_id,), reply)]
-
-    # --- join and leave ------------------------------------------------------------------------------
-
-    def _join(self, client_id: ClientId, request: JoinGroup, now: float) -> list[Action]:
-        if wait := self.guard.login_wait(client_id, request.group_id, now):
-            message = f"too many wrong passwords; try again in {math.ceil(wait)} s"
-            return _error(client_id, request.request_id, "too_many_attempts", message)
-        group = self.groups.get(request.group_id)
-        # An unknown group is checked against a decoy hash: same work, same answer as a wrong password.
-        refusal = self._join_refusal(group, client_id, request) if group else []
-        refusal = refusal or self._membership_cap(client_id, request.request_id)
-        refusal = refusal or self._start_auth(client_id, request.request_id)
-        stored_hash = group.password_hash if group else self._decoy_hash
-        return refusal or [VerifyPassword(client_id, request, stored_hash)]
-
-    def _join_refusal(self, group: Group, client_id: ClientId, request: JoinGroup) -> list[Action]:
-        if client_id in group.members:
-            return _error(client_id, request.request_id, "already_member", f"you are already in group {group.group_id}")
-        if group.name_in_use(request.name):
-            message = f"someone in this group is already called {request.name!r}"
-            return _error(client_id, request.request_id, "name_taken", message)
-        if len(group.members) >= limits.MAX_MEMBERS_IN_FRAME:
-            return _error(client_id, request.request_id, "group_full", "this group is full")
-        return []
+        return self.membership.finish_create(client_id, request, password_hash, now)
 
     def finish_join(self, client_id: ClientId, request: JoinGroup, password_ok: bool, now: float) -> list[Action]:
-        """The password of a JoinGroup is checked: admit the member (if still possible) and replay history."""
+        """The password of a JoinGroup is checked: admit the member (if still possible)."""
         self.guard.end_auth(client_id)
         if client_id not in self._connected:
             return []
-        group = self.groups.get(request.group_id)
-        if group is None or not password_ok:
-            self.guard.login_failed(client_id, request.group_id, now)
-            return _error(client_id, request.request_id, "bad_credentials", BAD_CREDENTIALS)
-        refusal = self._join_refusal(group, client_id, request)
-        if refusal:
-            return refusal
-        # Commit what is pending first, so the replay (from the store) and the live messages that
-        # follow meet exactly at group.last_seq: no gap, no duplicate.
-        actions = self.commit()
-        others = group.others(client_id)
-        self.groups.add_member(group, client_id, request.name)
-        if request.since_seq is not None:
-            group.resuming.add(client_id)
-        joined = GroupJoined(
-            request.request_id, group.group_id, group.name, request.name, group.member_names(), group.last_seq
-        )
-        actions.append(Outgoing((client_id,), joined))
-        replay = self.log.replay(group, request.since_seq, self._replay_limit(request))
-        actions += [Outgoing((client_id,), posted) for posted in replay]
-        actions.append(Outgoing(others, MemberJoined(group.group_id, request.name)))
-        return actions
+        return self.membership.finish_join(client_id, request, password_ok, now)
 
-    def _replay_limit(self, request: JoinGroup) -> int:
-        return self.config.history_on_join if request.since_seq is None else self.config.catch_up_limit
+    # --- leaving -------------------------------------------------------------------------------------
 
     def _leave_request(self, client_id: ClientId, request: LeaveGroup) -> list[Action]:
         group = self._member_group(client_id, request.request_id, request.group_id)
         if isinstance(group, list):
             return group
-        return [Outgoing((client_id,), GroupLeft(request.request_id, group.group_id)), *self._leave(group, client_id)]
+        left = Outgoing((client_id,), GroupLeft(request.request_id, group.group_id))
+        return [left, *self.membership.leave(group, client_id)]
 
-    def _leave(self, group: Group, client_id: ClientId) -> list[Action]:
-        name = self.groups.remove_member(group, client_id)
-        if name is None:
-            return []
-        return [Outgoing(tuple(group.members), MemberLeft(group.group_id, name))]
-
-    # --- messages and history ------------------------------------------------------------------------
+    # --- messages, catch-up and history ------------------------------------------------------------
 
     def _post(self, client_id: ClientId, request: SendMessage, now: float) -> list[Action]:
         verdict = self.guard.message_verdict(client_id, request, now)
@@ -247,9 +183,16 @@ class ChatCore:
             return self._post_now(client_id, request, now)
         if verdict is Verdict.DELAY:
             return []  # the guard holds it; release_delayed posts it when the rate allows
+        wait = self.guard.refused_retry_after(client_id, now)
+        log.info(
+            "rate limit conn=%d address=%s retry_after_ms=%d",
+            client_id,
+            self.guard.address(client_id),
+            math.ceil(wait * 1000),
+        )
         rate = self.config.message_rate
         message = f"you are sending too fast (more than {rate:g} messages/s); this message was not sent"
-        return _error(client_id, request.request_id, "rate_limited", message)
+        return refusal(client_id, request.request_id, "rate_limited", message, wait)
 
     def _post_now(self, client_id: ClientId, request: SendMessage, now: float) -> list[Action]:
         group = self._member_group(client_id, request.request_id, request.group_id)
@@ -258,10 +201,43 @@ class ChatCore:
         self.log.post(group, client_id, request, int(now * 1000))
         return []  # acknowledged by commit(), after the message is stored
 
+    def replay_chunk(
+        self, client_id: ClientId, group_id: int, after_seq: int, max_bytes: int
+    ) -> tuple[list[bytes], int | None]:
+        """The next part of a member's catch-up (see :class:`Replay`): encoded ``message_posted``
+        frames after ``after_seq``, about ``max_bytes`` in all, and the seq to continue after; or None
+        once the member has caught up with the group's stored messages, when it goes back into live
+        fan-out in this same call (so nothing is missed or sent twice). A member who left gets ([], None),
+        and so does a stale replay: one whose ``after_seq`` is not where the member's replay has got to.
+
+        If the store cannot be read, the member goes live at once: its client sees the gap in seqs
+        and pages back for it with fetch_history.
+        """
+        group = self.groups.get(group_id)
+        if group is None or group.catching_up.get(client_id) != after_seq:
+            return [], None  # left, or a stale replay from before a leave and rejoin: the current one goes on
+        try:
+            frames, last = self.log.replay_chunk(group, after_seq, max_bytes)
+        except StoreError:
+            log.exception("storage error op=replay conn=%d group=%d after_seq=%d", client_id, group_id, after_seq)
+            frames, last = [], group.stored_seq
+        if frames and last < group.stored_seq:
+            group.catching_up[client_id] = last
+            return frames, last
+        group.caught_up(client_id)
+        return frames, None
+
     def _page(self, client_id: ClientId, request: FetchHistory) -> list[Action]:
         group = self._member_group(client_id, request.request_id, request.group_id)
         if isinstance(group, list):
             return group
         actions = self.commit()  # a page may reach into this turn's messages
-        page = self.log.page(group, request.request_id, request.before_seq, request.limit)
+        try:
+            page = self.log.page(group, request.request_id, request.before_seq, request.limit)
+        except StoreError:  # the acks of the commit above still go out
+            log.exception("storage error op=fetch_history conn=%d group=%d", client_id, group.group_id)
+            return [
+                *actions,
+                *refusal(client_id, request.request_id, "internal", "the history could not be read; try again"),
+            ]
         return [*actions, Outgoing((client_id,), page)]

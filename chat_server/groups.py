@@ -8,73 +8,106 @@ from dataclasses import dataclass, field
 from shared import fields
 
 ClientId = int
-# Client message ids remembered per group, so a resend right after a reconnect is answered from
-# memory; older ones are looked up in the store.
+# Client message ids remembered per group, so a resend is usually answered from memory; a miss is
+# looked up in the store (issue 8 item 8: after a restart, or once an id has left this cache).
 RECENT_CLIENT_IDS = 1024
 
 
 @dataclass(slots=True)
 class Group:
-    """One chat group. ``members`` maps a connection to the name it joined as."""
+    """One chat group. ``members`` maps a connection to the name it joined as.
+
+    ``last_seq`` is the newest seq handed out (stored or waiting for the turn's commit);
+    ``stored_seq`` the newest one stored: a catch-up replay reads the store up to there.
+    """
 
     group_id: int
     name: str
     password_hash: str
     last_seq: int = 0
+    stored_seq: int = 0
     members: dict[ClientId, str] = field(default_factory=dict)
+    # (sender name key, client_msg_id) -> (seq, ts)
     recent_client_ids: OrderedDict[tuple[str, str], tuple[int, int]] = field(default_factory=OrderedDict)
-    # Members who joined with since_seq: they may resend messages stored before their reconnect, so
-    # their client ids are also looked up in the store (everyone else's only in recent_client_ids).
-    resuming: set[ClientId] = field(default_factory=set)
-    # others() per member, built on first use and dropped when membership changes: every message
+    # Members being sent the messages they missed (a Replay), with the seq their replay has reached:
+    # left out of live message fan-out until it reaches stored_seq, so nothing is sent twice or skipped.
+    # The position also tells a stale replay (from before a leave and rejoin) from the current one.
+    catching_up: dict[ClientId, int] = field(default_factory=dict)
+    # Recipients per member, built on first use and dropped when membership changes: every message
     # needs its recipients, membership changes are rare.
     _others: dict[ClientId, tuple[ClientId, ...]] = field(default_factory=dict)
-    # The members' name keys, kept beside ``members`` so a join does not re-fold every name.
+    _readers: dict[ClientId, tuple[ClientId, ...]] = field(default_factory=dict)
+    # The members' name keys and confusable skeletons, kept beside ``members`` so a join does not
+    # re-fold every name. Two names clash when either is equal ("BOB" and "Bob"; Cyrillic and Latin "Alice").
     _name_keys: set[str] = field(default_factory=set)
+    _skeletons: set[str] = field(default_factory=set)
 
     def add(self, client_id: ClientId, name: str) -> None:
         self.members[client_id] = name
         self._name_keys.add(fields.name_key(name))
-        self._others.clear()
+        self._skeletons.add(fields.name_skeleton(name))
+        self._changed()
 
     def remove(self, client_id: ClientId) -> str | None:
         """Remove a member; returns the name it had, or None if it was not one."""
-        self.resuming.discard(client_id)
-        self._others.clear()
+        self.catching_up.pop(client_id, None)
+        self._changed()
         name = self.members.pop(client_id, None)
         if name is not None:
             self._name_keys.discard(fields.name_key(name))
+            self._skeletons.discard(fields.name_skeleton(name))
         return name
 
+    def _changed(self) -> None:
+        self._others.clear()
+        self._readers.clear()
+
     def name_in_use(self, name: str) -> bool:
-        return fields.name_key(name) in self._name_keys
+        return fields.name_key(name) in self._name_keys or fields.name_skeleton(name) in self._skeletons
 
     def member_names(self) -> tuple[str, ...]:
         return tuple(self.members.values())
 
     def others(self, client_id: ClientId) -> tuple[ClientId, ...]:
-        """Every member but ``client_id``: the recipients of what that member does."""
+        """Every member but ``client_id``: the recipients of membership news about that member."""
         others = self._others.get(client_id)
         if others is None:
             others = self._others[client_id] = tuple(cid for cid in self.members if cid != client_id)
         return others
 
+    def readers(self, client_id: ClientId) -> tuple[ClientId, ...]:
+        """The live recipients of a message ``client_id`` posted: the others, less those catching up."""
+        readers = self._readers.get(client_id)
+        if readers is None:
+            live = (cid for cid in self.members if cid != client_id and cid not in self.catching_up)
+            readers = self._readers[client_id] = tuple(live)
+        return readers
+
+    def start_catching_up(self, client_id: ClientId, after_seq: int) -> None:
+        self.catching_up[client_id] = after_seq
+        self._changed()
+
+    def caught_up(self, client_id: ClientId) -> None:
+        del self.catching_up[client_id]
+        self._changed()
+
     def next_seq(self) -> int:
         self.last_seq += 1
         return self.last_seq
 
-    def remember_client_id(self, sender: str, client_msg_id: str, seq: int, ts: int) -> None:
-        self.recent_client_ids[(sender, client_msg_id)] = (seq, ts)
+    def remember_client_id(self, sender_key: str, client_msg_id: str, seq: int, ts: int) -> None:
+        self.recent_client_ids[(sender_key, client_msg_id)] = (seq, ts)
         if len(self.recent_client_ids) > RECENT_CLIENT_IDS:
             self.recent_client_ids.popitem(last=False)
 
 
 class GroupDirectory:
-    """All groups, by id and by case-folded name, plus which groups each connection is in."""
+    """All groups, by id and by case-folded name and confusable skeleton, plus each connection's groups."""
 
     def __init__(self) -> None:
         self._by_id: dict[int, Group] = {}
         self._id_by_name: dict[str, int] = {}
+        self._name_skeletons: set[str] = set()
         self._memberships: dict[ClientId, set[int]] = {}
 
     def __len__(self) -> int:
@@ -84,12 +117,14 @@ class GroupDirectory:
         return self._by_id.get(group_id)
 
     def name_taken(self, name: str) -> bool:
-        return fields.group_name_key(name) in self._id_by_name
+        """Whether a group's name clashes with ``name``: the same key, or a look-alike (same skeleton)."""
+        return fields.group_name_key(name) in self._id_by_name or fields.name_skeleton(name) in self._name_skeletons
 
     def add(self, group: Group) -> None:
         """Register a group (new, or loaded from the store)."""
         self._by_id[group.group_id] = group
         self._id_by_name[fields.group_name_key(group.name)] = group.group_id
+        self._name_skeletons.add(fields.name_skeleton(group.name))
 
     def add_member(self, group: Group, client_id: ClientId, name: str) -> None:
         group.add(client_id, name)

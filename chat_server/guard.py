@@ -1,7 +1,7 @@
 """Guard: the per-client and per-address limits on floods and guessing. Pure: every call takes ``now``.
 
 The core asks it before doing anything costly (hashing a password, storing a message) and tells it
-what happened (a wrong password, a group created). Limits come from :class:`ServerConfig`.
+what happened (a password check admitted or right, a group created). Limits come from :class:`ServerConfig`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId
-from chat_server.ratelimit import TokenBucket, WindowCounter
+from chat_server.ratelimit import Backoff, KeyedBuckets, TokenBucket, WindowCounter
 from shared import SendMessage
 
 
@@ -37,8 +37,11 @@ class Guard:
         self.config = config
         self._clients: dict[ClientId, _ClientQuota] = {}
         self._holding: set[ClientId] = set()  # clients with delayed messages: the only ones due() visits
-        self._failures_by_group = WindowCounter(config.login_failures_per_group, config.login_window)
-        self._failures_by_address = WindowCounter(config.login_failures_per_address, config.login_window)
+        # Password guesses per (address, group): slowed down, never locked out (see Backoff).
+        # The window is kept past twice the cap: failures forgotten during a delay would grant new free tries.
+        window = max(config.login_window, 2 * config.login_delay_max)
+        self._guesses = Backoff(config.login_free_failures, config.login_delay, config.login_delay_max, window)
+        self._hashes = KeyedBuckets(config.hashes_per_address_rate, config.hashes_per_address_burst)
         self._creations = WindowCounter(config.groups_per_address, config.groups_window)
         self._auth_pending = 0
 
@@ -80,21 +83,50 @@ class Guard:
         times = [self._clients[cid].messages.next_token_at(now) for cid in self._holding]
         return min(times, default=None)
 
+    def release_all(self) -> list[tuple[ClientId, SendMessage]]:
+        """Every held message, whatever the rate (at shutdown: stored, never lost)."""
+        released = []
+        for client_id in sorted(self._holding):
+            quota = self._clients[client_id]
+            released += [(client_id, request) for request in quota.delayed]
+            quota.delayed.clear()
+        self._holding.clear()
+        return released
+
+    def refused_retry_after(self, client_id: ClientId, now: float) -> float:
+        """Seconds until a refused message could be held again: when the oldest held one goes."""
+        return self._clients[client_id].messages.next_token_at(now) - now
+
     # --- passwords -------------------------------------------------------------------------------------
+
+    def address(self, client_id: ClientId) -> str:
+        quota = self._clients.get(client_id)
+        return quota.address if quota is not None else "?"
 
     def login_wait(self, client_id: ClientId, group_id: int, now: float) -> float:
         """Seconds this client's address must wait before trying a password for ``group_id`` (0: go)."""
-        address = self._clients[client_id].address
-        return max(
-            self._failures_by_group.blocked_for((address, group_id), now),
-            self._failures_by_address.blocked_for(address, now),
-        )
+        return self._guesses.wait((self._clients[client_id].address, group_id), now)
 
-    def login_failed(self, client_id: ClientId, group_id: int, now: float) -> None:
+    def guess_started(self, client_id: ClientId, group_id: int, now: float) -> None:
+        """A password check for ``group_id`` is admitted: counted as a failure at once, so guesses in
+        flight count too (:meth:`guess_succeeded` takes it back)."""
+        self._guesses.record((self._clients[client_id].address, group_id), now)
+
+    def guess_succeeded(self, client_id: ClientId, group_id: int) -> None:
         quota = self._clients.get(client_id)
         if quota is not None:
-            self._failures_by_group.record((quota.address, group_id), now)
-            self._failures_by_address.record(quota.address, now)
+            self._guesses.refund((quota.address, group_id))
+
+    def hash_wait(self, client_id: ClientId, now: float) -> float:
+        """Spend one of the address's password hashes: 0, or the seconds until one is there.
+
+        Every hash counts (right passwords and creates too), so no address can keep the workers busy.
+        """
+        return self._hashes.take(self._clients[client_id].address, now)
+
+    def hash_not_started(self, client_id: ClientId) -> None:
+        """A hash budgeted by :meth:`hash_wait` was refused a place in the queue: its token goes back."""
+        self._hashes.give_back(self._clients[client_id].address)
 
     def create_wait(self, client_id: ClientId, now: float) -> float:
         """Seconds this client's address must wait before creating another group (0: go)."""
@@ -106,6 +138,11 @@ class Guard:
             self._creations.record(quota.address, now)
 
     # --- the hashing queue -------------------------------------------------------------------------------
+
+    def busy(self, client_id: ClientId) -> bool:
+        """Whether a password hash of this client is in flight."""
+        quota = self._clients.get(client_id)
+        return quota is not None and quota.auth_pending
 
     def start_auth(self, client_id: ClientId) -> str | None:
         """Reserve a place for one password hash; returns an error code if there is none."""

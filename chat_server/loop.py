@@ -1,4 +1,9 @@
-"""The selectors loop: accept, read, hand events to the core, write, keep time. It only moves bytes."""
+"""The selectors loop: accept, read, hand events to the core, write, keep time. It only moves bytes.
+
+Fault isolation is a property of this loop: an exception while handling one connection's bytes or
+requests (decoding, the core, a password result, a replay, a write) is logged with its traceback and
+closes that one connection with an ``internal`` error; the loop and every other client go on.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,25 @@ import time
 from collections.abc import Callable
 
 from chat_server import auth
-from chat_server.auth_pool import AuthPool
-from chat_server.client import Client, Due
+from chat_server.auth_pool import AuthJob, AuthOutcome, AuthPool
+from chat_server.client import Client
 from chat_server.config import ServerConfig
+from chat_server.connections import Connections
 from chat_server.core import Action, ChatCore, Frame, HashPassword, Outgoing
-from chat_server.listener import Listener
+from chat_server.listener import Accepted, Listener, format_address
+from chat_server.outgoing import Replay
 from chat_server.store import default_store_url, open_store
-from shared import Error, Event, LocalProtocolError, Ping, ProtocolError, ServerClosing, encode
+from shared import (
+    Error,
+    Event,
+    GroupJoined,
+    HistoryPage,
+    LocalProtocolError,
+    MemberList,
+    ProtocolError,
+    ServerClosing,
+    encode,
+)
 
 log = logging.getLogger("chat_server")
 
@@ -25,26 +42,39 @@ _LISTENER = "listener"
 _WAKER = "waker"
 # Timers (hello, idle frame, ping, write stall, soft output cap) are checked this often.
 _TICK = 1.0
+# Replies the server streams as the client reads (bounded by the request budget and by not handling
+# a client's requests while its output is above high water): never what makes a slow consumer.
+_BULK_REPLIES = (GroupJoined, MemberList, HistoryPage)
+_INTERNAL = "the server failed while handling this connection; connect again"
 
 
 class ChatServer:
-    """One server: bind, then :meth:`serve_forever` until :meth:`request_stop`."""
+    """One server: bind, then :meth:`serve_forever` until :meth:`request_stop`.
 
-    def __init__(self, config: ServerConfig, clock: Callable[[], float] = time.time) -> None:
+    Args:
+        config: every setting and limit.
+        clock: wall time (Unix seconds) for message timestamps and the core's limits.
+        monotonic: the loop's own timers (handshakes, write stalls, pings, request budgets).
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
         self._clock = clock
-        store_url = config.store_url or default_store_url()
-        self.store = open_store(store_url, sync=config.sync)
-        log.info("store: %s (sync=%s)", store_url, config.sync)
+        self._monotonic = monotonic
+        self.store = open_store(config.store_url or default_store_url(), sync=config.sync)
+        log.info("store=%s sync=%s", self.store.location, config.sync)
         self.core = ChatCore(config, self.store, auth.decoy_hash())
         self._selector = selectors.DefaultSelector()
         self._listener = Listener(config, self._selector, _LISTENER)
-        self._clients: dict[int, Client] = {}
-        self._pending: set[Client] = set()
-        self._unread: set[Client] = set()  # TLS clients whose last read left bytes inside the TLS layer
-        self._doomed: list[Client] = []  # to drop at the end of this turn (see _doom)
+        self._table = Connections(config, self._selector, self._listener, self._detach)
+        self._waiting: set[Client] = set()  # requests in their inbox
+        self._replaying: set[Client] = set()  # a catch-up replay in progress
         self._ids = itertools.count(1)
-        self._pings = itertools.count(1)
         self._waker_r, self._waker_w = socket.socketpair()
         self._auth_pool = AuthPool(config.auth_workers, self._wake)
         self._stop_requested = False
@@ -56,7 +86,11 @@ class ChatServer:
 
     @property
     def connections(self) -> int:
-        return len(self._clients)
+        return len(self._table)
+
+    def client_at(self, peer: tuple[str, int]) -> Client | None:
+        """The connection from the peer ``(host, port)``, if open (for tests and debugging)."""
+        return next((c for c in self._table if c.address == format_address(*peer)), None)
 
     def bind(self) -> tuple[str, int]:
         """Open the listening socket; returns the bound (host, port), useful with port 0."""
@@ -64,7 +98,7 @@ class ChatServer:
         for sock in (self._waker_r, self._waker_w):
             sock.setblocking(False)
         self._selector.register(self._waker_r, selectors.EVENT_READ, _WAKER)
-        log.info("listening on %s:%d%s", *self.address, " (TLS)" if self._listener.tls else "")
+        log.info("listening on %s%s", format_address(*self.address), " (TLS)" if self._listener.tls else "")
         return self.address
 
     def request_stop(self) -> None:
@@ -79,121 +113,175 @@ class ChatServer:
         self._shut_down()
 
     def _select_timeout(self) -> float:
-        now = time.monotonic()
+        now = self._monotonic()
+        if any(self._wants_replay(client) for client in self._replaying):
+            return 0.0
         deadlines = [self._next_tick, self._listener.paused_until or self._next_tick]
         if (held := self.core.next_deadline(self._clock())) is not None:
             deadlines.append(now + held - self._clock())
+        # A client waiting only for its request budget: wake when the budget affords its next request.
+        deadlines += (client.inbox.ready_at(now) for client in self._waiting if self._may_handle(client))
         return max(0.0, min(deadlines) - now)
 
     def _turn(self, timeout: float) -> None:
         self._listener.resume_if_due()
-        unread, self._unread = self._unread, set()
-        for client in unread:  # a paused client is re-added by _watch when it resumes
-            if (
-                client.client_id in self._clients
-                and client.reading
-                and client.closing is None
-                and client.doomed is None
-            ):
-                self._read(client)
-        for key, mask in self._selector.select(0.0 if self._unread else timeout):
+        self._read_unread()
+        for key, mask in self._selector.select(0.0 if self._table.unread else timeout):
             if key.data is _LISTENER:
-                for sock, peer in self._listener.accept():
-                    self._add_client(sock, peer)
+                for accepted in self._listener.accept():
+                    self._add_client(accepted)
             elif key.data is _WAKER:
                 self._drain_waker()
             else:
-                self._on_ready(key.data, mask)
-        now = self._clock()
-        self._carry_out(self.core.release_delayed(now))
+                self._guarded("reading", self._on_ready, key.data, mask)
+        for client in list(self._waiting):
+            self._guarded("handling requests", self._dispatch, client)
+        self._carry_out(self.core.release_delayed(self._clock()))
         # Group commit: everything posted this turn is stored in one transaction, then acknowledged.
         self._carry_out(self.core.commit())
-        if time.monotonic() >= self._next_tick:
-            self._housekeep()
-        self._reap()
+        for client in list(self._replaying):
+            self._guarded("replaying", self._pump_replay, client)
+        if (now := self._monotonic()) >= self._next_tick:
+            self._next_tick = now + _TICK
+            self._table.housekeep(now)
+        self._table.reap()
         self._flush_pending()
+
+    # --- fault isolation ---------------------------------------------------------------------------
+
+    def _guarded(self, during: str, step: Callable[..., None], client: Client, *args: object) -> None:
+        """Run ``step(client, *args)``; an exception fails that one connection, never the loop."""
+        try:
+            step(client, *args)
+        except Exception:
+            self._fail(client, during)
+
+    def _fail(self, client: Client, during: str) -> None:
+        """Log the exception with its traceback; close the client with ``internal`` (or at once, if
+        it was already closing: its goodbye may be what failed)."""
+        log.exception("internal error: conn=%d address=%s during=%r", client.client_id, client.address, during)
+        if client not in self._table:
+            return
+        if client.closing is not None or client.doomed is not None:
+            self._table.doom(client, f"internal error while {during}")
+        else:
+            self._table.refuse(client, self._monotonic(), Error(None, "internal", _INTERNAL))
 
     # --- accepting -------------------------------------------------------------------------------
 
-    def _add_client(self, sock: socket.socket, peer: tuple[str, int]) -> None:
-        client = Client(next(self._ids), sock, peer, self.config, time.monotonic())
-        self._clients[client.client_id] = client
-        self._selector.register(sock, selectors.EVENT_READ, client)
-        self.core.connect(client.client_id, client.host)
-        log.info("%r accepted", client)
+    def _add_client(self, accepted: Accepted) -> None:
+        client = Client(next(self._ids), accepted, self.config, self._monotonic())
+        self._table.add(client)
+        if client.refusal is None:
+            self.core.connect(client.client_id, client.key)
+            client.attached = True
+            log.info("%r accepted", client)
         if client.tls_handshaking:
-            self._continue_handshake(client)
+            self._guarded("TLS handshake", self._continue_handshake, client)
 
     def _continue_handshake(self, client: Client) -> None:
         try:
             done = client.handshake()
         except OSError as exc:
-            self._drop(client, f"TLS handshake failed: {exc}")
+            self._table.drop(client, f"TLS handshake failed: {exc}")
             return
-        if done:
-            self._watch(client)
+        if not done:  # the handshake wants to read or to write next; watch both, it tells us again
+            self._table.set_events(client, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        elif client.refusal is not None:  # refused at admission: now it can hear why
+            self._table.refuse(client, self._monotonic(), client.refusal)
+        else:
+            self._table.watch(client)
             self._read(client)  # the first frames may already sit decrypted in the TLS layer
-        else:  # the handshake wants to read or to write next; watch both, it tells us again
-            self._set_events(client, selectors.EVENT_READ | selectors.EVENT_WRITE)
 
     # --- reading ---------------------------------------------------------------------------------
 
+    def _read_unread(self) -> None:
+        unread, self._table.unread = self._table.unread, set()
+        for client in unread:  # a paused client is re-added by _watch when it resumes
+            if client in self._table and client.reading and client.active:
+                self._guarded("reading", self._read, client)
+
     def _on_ready(self, client: Client, mask: int) -> None:
-        if client.client_id not in self._clients:
+        if client not in self._table:
+            return
+        if client.lingering_since is not None:
+            self._table.discard_input(client)
             return
         if client.tls_handshaking:
             self._continue_handshake(client)
             return
         if mask & selectors.EVENT_WRITE:
-            self._pending.add(client)
-        if mask & selectors.EVENT_READ and client.closing is None and client.doomed is None:
+            self._table.pending.add(client)
+        if mask & selectors.EVENT_READ and client.reading and client.active:
             self._read(client)
 
     def _read(self, client: Client) -> None:
         try:
             data = client.read(self.config.read_chunk)
         except OSError as exc:
-            self._drop(client, f"read failed: {exc.strerror or exc}")
+            self._table.drop(client, f"read failed: {exc.strerror or exc}")
             return
         if data is None:
             return
         if not data:
-            self._drop(client, "closed by peer")
+            self._table.drop(client, "closed by peer")
             return
-        client.heard_from(time.monotonic())
+        client.heard_from(self._monotonic())
         if client.has_buffered_input():  # decrypted bytes left in the TLS layer: no readiness will tell us
-            self._unread.add(client)
-        violation: ProtocolError | None = None
-        try:
-            events = client.conn.receive_data(data)
-        except ProtocolError as exc:
-            events, violation = [e for e in exc.pending_events if isinstance(e, Event)], exc
-        for event in events:
-            self._carry_out(self.core.handle(client.client_id, event, self._clock()))
-        if violation is not None:
-            self._refuse(client, violation.code, violation.message)
+            self._table.unread.add(client)
+        self._receive(client, data)
+        self._dispatch(client)
 
-    def _refuse(self, client: Client, code: str, message: str) -> None:
-        """Send a connection-level error, stop reading, close once it is written."""
-        log.info("%r closing: %s: %s", client, code, message)
-        client.out.append(encode(Error(None, code, message)))
-        self._close_after_flush(client, f"{code}: {message}")
+    def _receive(self, client: Client, data: bytes) -> None:
+        """Decode ``data`` into the client's inbox; a protocol violation goes last and ends its input."""
+        try:
+            client.inbox.put(client.conn.receive_data(data))
+        except ProtocolError as exc:
+            client.inbox.put([*(e for e in exc.pending_events if isinstance(e, Event)), exc])
+            client.input_done = True
+        self._waiting.add(client)
+
+    def _dispatch(self, client: Client) -> None:
+        """Hand the client's requests to the core in the order sent, one at a time, while it may go on."""
+        now, wall = self._monotonic(), self._clock()  # once per batch: this is the hot path
+        while self._may_handle(client) and (item := client.inbox.take(now)) is not None:
+            if isinstance(item, ProtocolError):
+                self._table.refuse(client, now, Error(None, item.code, item.message))
+            else:
+                self._carry_out(self.core.handle(client.client_id, item, wall))
+        if not client.inbox:
+            self._waiting.discard(client)
+        self._table.watch(client)
+
+    def _may_handle(self, client: Client) -> bool:
+        """Whether the client's next request may go to the core now (its budget aside): it is not
+        closing, its output is not above high water (its replies are streamed as it reads), and no
+        earlier request of it is still in flight (a password check: the core says it is busy)."""
+        return (
+            client in self._table
+            and client.active
+            and client.out.size <= self.config.output_high_water
+            and not self.core.busy(client.client_id)
+        )
 
     # --- carrying out the core's actions -----------------------------------------------------------
 
     def _carry_out(self, actions: list[Action]) -> None:
+        now = self._monotonic()
         for action in actions:
             if isinstance(action, Frame):
                 for client_id in action.recipients:
-                    if (client := self._clients.get(client_id)) is not None:
-                        self._queue_output(client, action.data)
+                    if (client := self._table.get(client_id)) is not None:
+                        self._table.queue(client, action.data, now)
             elif isinstance(action, Outgoing):
-                self._deliver(action)
+                self._deliver(action, now)
+            elif isinstance(action, Replay):
+                self._start_replay(action)
             else:
                 self._auth_pool.submit(action)
 
-    def _deliver(self, outgoing: Outgoing) -> None:
-        recipients = [self._clients[cid] for cid in outgoing.recipients if cid in self._clients]
+    def _deliver(self, outgoing: Outgoing, now: float) -> None:
+        recipients = [c for cid in outgoing.recipients if (c := self._table.get(cid)) is not None]
         if len(recipients) == 1:
             # A reply to one client goes through its Connection, which tracks the handshake state.
             client = recipients[0]
@@ -201,21 +289,11 @@ class ChatServer:
                 data = client.conn.send(outgoing.event)
             except LocalProtocolError:
                 return  # the connection already failed; it is closing
-            self._queue_output(client, data)
+            self._table.queue(client, data, now, bulk=isinstance(outgoing.event, _BULK_REPLIES))
             return
         data = encode(outgoing.event)  # a broadcast is encoded once; every buffer shares these bytes
         for client in recipients:
-            self._queue_output(client, data)
-
-    def _queue_output(self, client: Client, data: bytes) -> None:
-        if client.doomed is not None:
-            return
-        client.out.append(data)
-        if client.out.size > self.config.output_hard_limit:
-            # Dropped at the end of the turn, not here: we may be in the middle of a broadcast.
-            self._doom(client, f"slow consumer: output over {self.config.output_hard_limit} bytes")
-            return
-        self._pending.add(client)
+            self._table.queue(client, data, now)
 
     def _drain_waker(self) -> None:
         try:
@@ -223,132 +301,94 @@ class ChatServer:
                 pass
         except (BlockingIOError, InterruptedError):
             pass
-        now = self._clock()
         for job, outcome in self._auth_pool.finished():
-            if isinstance(outcome, Exception):
-                log.error("password hashing failed: %r", outcome)
-                self._carry_out(self.core.abort_auth(job.client_id, job.request.request_id))
-            elif isinstance(job, HashPassword):
-                assert isinstance(outcome, str)
-                self._carry_out(self.core.finish_create(job.client_id, job.request, outcome, now))
-            else:
-                self._carry_out(self.core.finish_join(job.client_id, job.request, bool(outcome), now))
+            try:
+                self._finish_auth(job, outcome)
+            except Exception:
+                if (client := self._table.get(job.client_id)) is None:
+                    log.exception("internal error finishing a password check of a closed connection")
+                else:
+                    self._fail(client, "finishing a password check")
+
+    def _finish_auth(self, job: AuthJob, outcome: AuthOutcome) -> None:
+        # The core is told even when the client has gone: the job held a place in its hashing queue.
+        if isinstance(outcome, Exception):
+            log.error("password hashing failed: %r", outcome)
+            self._carry_out(self.core.abort_auth(job.client_id, job.request.request_id))
+        elif isinstance(job, HashPassword):
+            assert isinstance(outcome, str)
+            self._carry_out(self.core.finish_create(job.client_id, job.request, outcome, self._clock()))
+        else:
+            self._carry_out(self.core.finish_join(job.client_id, job.request, bool(outcome), self._clock()))
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # full (a wake-up is already pending) or closed during shutdown
             self._waker_w.send(b"\0")
 
-    # --- timers ----------------------------------------------------------------------------------------
+    # --- catch-up replay ---------------------------------------------------------------------------------
 
-    def _housekeep(self) -> None:
-        now = time.monotonic()
-        self._next_tick = now + _TICK
-        for client in list(self._clients.values()):
-            due = client.overdue(now, self.config)
-            if isinstance(due, str):
-                self._expire(client, due)
-            elif due is Due.PING and client.closing is None:
-                client.pings_unanswered += 1
-                self._queue_output(client, encode(Ping(next(self._pings) & 0xFFFFFFFF)))
+    def _start_replay(self, replay: Replay) -> None:
+        if (client := self._table.get(replay.client_id)) is not None and client.active:
+            client.replays.append([replay.group_id, replay.after_seq])
+            self._replaying.add(client)
 
-    def _expire(self, client: Client, reason: str) -> None:
-        if client.out.size or client.tls_handshaking:
-            self._doom(client, reason)  # a goodbye would wait behind stuck output, or TLS never started
-        else:
-            self._refuse(client, "timeout", reason)
+    def _wants_replay(self, client: Client) -> bool:
+        return bool(client.replays) and client.active and client.out.size < self.config.output_low_water
 
-    # --- writing and closing ---------------------------------------------------------------------
+    def _pump_replay(self, client: Client) -> None:
+        """Queue the next pieces of the client's catch-up while its output is below low water."""
+        while self._wants_replay(client):
+            replay = client.replays[0]
+            frames, after_seq = self.core.replay_chunk(client.client_id, replay[0], replay[1], self.config.replay_chunk)
+            for data in frames:
+                self._table.queue(client, data, self._monotonic(), bulk=True)
+            if after_seq is None:
+                client.replays.popleft()
+            elif not frames:
+                break  # nothing yet, though not caught up: try again on a later turn
+            else:
+                replay[1] = after_seq
+        if not client.replays or not client.active:
+            self._replaying.discard(client)
+
+    # --- writing and leaving ---------------------------------------------------------------------
 
     def _flush_pending(self) -> None:
         # Flushing can drop a client, whose departure queues notices for others: flush those too.
-        while self._pending:
-            pending, self._pending = self._pending, set()
+        while self._table.pending:
+            pending, self._table.pending = self._table.pending, set()
             for client in pending:
-                if client.client_id in self._clients and client.doomed is None:
-                    self._flush(client)
-            self._reap()
+                if client in self._table and client.doomed is None:
+                    self._guarded("writing", self._table.flush, client, self._monotonic())
+            self._table.reap()
 
-    def _flush(self, client: Client) -> None:
-        try:
-            client.write(self.config.write_budget, time.monotonic())
-        except OSError as exc:
-            self._drop(client, f"write failed: {exc.strerror or exc}")
-            return
-        if not client.out.size and client.closing is not None:
-            self._drop(client, client.closing)
-        else:
-            self._watch(client)
-
-    def _watch(self, client: Client) -> None:
-        """Register for what the client needs now: writability while output is pending; readability
-        unless it is closing or its own output is above high water (stop reading a client that does
-        not read its replies, until it drains to a quarter of that)."""
-        if client.out.size > self.config.output_high_water:
-            client.reading = False
-        elif client.out.size <= self.config.output_high_water // 4 and not client.reading:
-            client.reading = True
-            if client.has_buffered_input():
-                self._unread.add(client)
-        reading = client.reading and client.closing is None
-        events = (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if client.out.size else 0)
-        self._set_events(client, events or selectors.EVENT_READ)  # always watch something: EOF shows as readable
-
-    def _set_events(self, client: Client, events: int) -> None:
-        if self._selector.get_key(client.sock).events != events:
-            self._selector.modify(client.sock, events, client)
-
-    def _close_after_flush(self, client: Client, reason: str) -> None:
-        if client.closing is None:
-            client.closing = reason
-            self._pending.add(client)
-
-    def _doom(self, client: Client, reason: str) -> None:
-        """Mark the client to be dropped at the end of the turn; it gets no more output meanwhile.
-
-        Used where dropping at once is unsafe: in the middle of a broadcast or of a walk over clients.
-        """
-        if client.doomed is None:
-            client.doomed = reason
-            client.out.clear()
-            self._doomed.append(client)
-
-    def _reap(self) -> None:
-        """Drop the doomed clients (a safe point: no list of them is being walked)."""
-        while self._doomed:
-            doomed, self._doomed = self._doomed, []
-            for client in doomed:
-                self._drop(client, client.doomed or "")
-
-    def _drop(self, client: Client, reason: str) -> None:
-        """Forget the client now: leave its groups, unregister, close."""
-        if self._clients.pop(client.client_id, None) is None:
-            return
-        self._pending.discard(client)
-        self._listener.admission.release(client.host)
-        self._selector.unregister(client.sock)
-        client.sock.close()
-        client.out.clear()
-        log.info("%r closed: %s", client, reason)
-        self._carry_out(self.core.disconnect(client.client_id))
+    def _detach(self, client: Client) -> None:
+        """The client is closing or gone: tell the core once; its inbox and replays are dropped."""
+        client.inbox.clear()
+        client.replays.clear()
+        self._waiting.discard(client)
+        self._replaying.discard(client)
+        if client.attached:
+            client.attached = False
+            self._carry_out(self.core.disconnect(client.client_id))
 
     # --- shutdown ----------------------------------------------------------------------------------
 
     def _shut_down(self) -> None:
-        log.info("shutting down: %d connection(s)", len(self._clients))
+        log.info("shutting down: %d connection(s)", len(self._table))
         self._listener.close()
-        self._carry_out(self.core.release_delayed(float("inf")))  # held messages are stored, not lost
+        # Messages the rate limiter holds are posted now, then stored and acknowledged: never lost.
+        self._carry_out(self.core.release_all_held(self._clock()))
         self._carry_out(self.core.commit())
         goodbye = encode(ServerClosing("the server is shutting down"))
-        for client in list(self._clients.values()):
-            client.out.append(goodbye)
-            self._close_after_flush(client, "server shutting down")
-        deadline = time.monotonic() + self.config.shutdown_grace
-        while self._clients and time.monotonic() < deadline:
+        self._table.close_all(goodbye, "server shutting down", self._monotonic())
+        deadline = self._monotonic() + self.config.shutdown_grace
+        while self._table and self._monotonic() < deadline:
             self._flush_pending()
-            if self._clients:
-                self._turn(max(0.0, min(deadline - time.monotonic(), _TICK)))
-        for client in list(self._clients.values()):
-            self._drop(client, "server shut down")
+            if self._table:
+                self._turn(max(0.0, min(deadline - self._monotonic(), _TICK)))
+        for client in self._table:
+            self._table.drop(client, "server shut down")
         self._auth_pool.shutdown()
         self.store.close()
         self._selector.close()

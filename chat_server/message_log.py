@@ -1,19 +1,30 @@
-"""The durable message path: commit, then acknowledge, then fan out; plus history for joins and paging.
+"""The durable message path: commit, then acknowledge, then fan out; plus idempotent resends and history.
 
 Messages posted during one loop turn wait in ``_pending`` and are stored by :meth:`MessageLog.commit`
 in one transaction (group commit). Only after that commit returns do their senders get
 ``message_accepted`` and the other members ``message_posted``: an acknowledged message is on disk.
+
+A resend whose client_msg_id is not in the in-memory cache (after a restart, or once it left the
+cache) is found by the store's unique index: the batch is refused, the resends in it are looked up
+and answered with their original seq and ts, and the rest is stored again (issue 8 item 8). A
+message that still cannot be stored is refused alone: the batch is then stored one message at a
+time, so no message is refused because of another. When the database is locked by someone else
+(:class:`StoreBusy`) the batch stays pending and is tried again on a later turn.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
+from collections import Counter
 from dataclasses import dataclass
 
 from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.outgoing import Action, Frame, Outgoing
 from chat_server.store import Store, StoredMessage, StoreError
-from shared import Error, HistoryEntry, HistoryPage, MessageAccepted, MessagePosted, SendMessage
+from chat_server.store.base import StoreBusy
+from shared import Error, HistoryEntry, HistoryPage, MessageAccepted, MessagePosted, SendMessage, fields
 from shared.codec import encode_fields
 
 log = logging.getLogger("chat_server")
@@ -21,6 +32,28 @@ log = logging.getLogger("chat_server")
 _ENTRY_OVERHEAD = 32
 # Bytes of a history_page frame that are not entries (type, id, group_id, has_more, headers).
 _PAGE_OVERHEAD = 128
+# A replay chunk reads the store in batches: first this many rows (a 4,000-emoji message is 16 KB, so a
+# large first read would mostly be thrown away), then as many as the average row so far says still fit.
+_REPLAY_FIRST_READ = 16
+_REPLAY_LARGEST_READ = 256
+_NOT_STORED = "the server could not store your message; send it again"
+
+
+@dataclass(frozen=True, slots=True)
+class _Final:
+    """Where a pending message ended up: its seq and ts, and whether it is ``new`` (stored by this
+    commit; else it was a resend of a message stored before, whose seq and ts these are)."""
+
+    seq: int
+    ts: int
+    new: bool
+
+
+# A pending message stored with the seq and ts it was given (the common case: no _Final is built for it).
+_AS_POSTED = _Final(0, 0, new=True)
+# What became of the seqs handed out to a batch, by (group_id, seq), when not simply stored as they
+# were: a new seq (others before it in its group were not stored), a resend's original, or None: refused.
+Fate = dict[tuple[int, int], _Final | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,86 +69,211 @@ class _Pending:
 
 
 class MessageLog:
-    """Sequence numbers, group commit, idempotent resends and history reads over a :class:`Store`."""
+    """Sequence numbers, group commit, idempotent resends and history reads over a :class:`Store`.
 
-    def __init__(self, store: Store, groups: GroupDirectory, max_frame_size: int) -> None:
+    Args:
+        busy_retries: commits that may find the database locked before a batch is refused.
+    """
+
+    def __init__(self, store: Store, groups: GroupDirectory, max_frame_size: int, busy_retries: int) -> None:
         self.store = store
         self.groups = groups
         self.max_frame_size = max_frame_size
+        self.busy_retries = busy_retries
         self._pending: list[_Pending] = []
+        self._busy_tries = 0  # commits in a row that found the database locked
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def waiting_for_lock(self) -> bool:
+        """Whether messages wait because the database was locked: the loop should come back soon."""
+        return self._busy_tries > 0 and bool(self._pending)
+
     def post(self, group: Group, client_id: ClientId, request: SendMessage, ts: int) -> None:
-        """Queue a message (or the answer to its resend) for the next commit."""
+        """Queue a message (or the answer to its resend, when its id is in the cache) for the next commit.
+
+        An id that is not in the cache is not looked up now: the store's unique index on (group,
+        sender name key, client_msg_id) refuses a resend at commit, which then looks it up (see
+        :meth:`_recover`). That costs nothing for the messages that are new, which is nearly all.
+        """
         sender, request_id, client_msg_id = group.members[client_id], request.request_id, request.client_msg_id
-        if client_msg_id is not None and (earlier := self._find_earlier(group, client_id, sender, client_msg_id)):
+        sender_key = "" if client_msg_id is None else fields.name_key(sender)
+        if client_msg_id is not None and (earlier := group.recent_client_ids.get((sender_key, client_msg_id))):
             seq, first_ts = earlier
             self._pending.append(_Pending(client_id, request_id, group.group_id, seq, first_ts, None))
             return
         seq = group.next_seq()
         message = StoredMessage(group.group_id, seq, ts, sender, request.text, client_msg_id)
         if client_msg_id is not None:
-            group.remember_client_id(sender, client_msg_id, seq, ts)
+            group.remember_client_id(sender_key, client_msg_id, seq, ts)
         self._pending.append(_Pending(client_id, request_id, group.group_id, seq, ts, message))
 
-    def _find_earlier(
-        self, group: Group, client_id: ClientId, sender: str, client_msg_id: str
-    ) -> tuple[int, int] | None:
-        if found := group.recent_client_ids.get((sender, client_msg_id)):
-            return found
-        if client_id not in group.resuming:  # a fresh member cannot be resending: skip the store read
-            return None
-        stored = self.store.find_by_client_id(group.group_id, sender, client_msg_id)
-        return (stored.seq, stored.ts) if stored else None
+    # --- commit ------------------------------------------------------------------------------------
 
     def commit(self) -> list[Action]:
         """Store everything pending in one transaction, then return the acks and the fan-out."""
         if not self._pending:
             return []
-        pending, self._pending = self._pending, []
+        batch = self._pending
         try:
-            self.store.append([p.message for p in pending if p.message is not None])
+            self.store.append([p.message for p in batch if p.message is not None])
+        except StoreBusy as exc:
+            self._busy_tries += 1
+            if self._busy_tries <= self.busy_retries:
+                return []  # kept pending: tried again on a later turn
+            log.error("storage error op=commit messages=%d busy_tries=%d: %s", len(batch), self._busy_tries, exc)
+            fate: Fate = {(p.group_id, p.seq): None for p in batch if p.message is not None}
         except StoreError as exc:
-            log.error("commit of %d message(s) failed: %s", len(pending), exc)
-            return self._refuse(pending)
-        # Every value below was checked when its request was decoded: encode without re-checking.
+            fate = self._recover(batch, exc)
+        else:
+            fate = {}
+        self._pending, self._busy_tries = [], 0
+        return self._settle(batch, fate)
+
+    def _recover(self, batch: list[_Pending], exc: StoreError) -> Fate:
+        """The batch was refused whole. Find the resends in it (ids the store already holds: after a
+        restart, or once out of the cache) and store the rest again as one batch; if that fails too,
+        store it one message at a time, so only the messages that fail are refused."""
+        log.info("commit of %d message(s) refused (%s): looking for resends", len(batch), exc)
+        fate = self._resends(batch)
+        rest = self._renumbered(batch, fate)
+        try:
+            self.store.append([message for _, message in rest])
+        except StoreError:  # StoreBusy too: the lock was free a moment ago; no batch waits on a retry here
+            log.exception("storage error op=commit messages=%d: storing them one at a time", len(rest))
+            return self._store_each(batch, fate)
+        for p, message in rest:
+            if message.seq != p.seq:
+                fate[(p.group_id, p.seq)] = _Final(message.seq, message.ts, new=True)
+        return fate
+
+    def _resends(self, batch: list[_Pending]) -> Fate:
+        """The batch's messages whose client_msg_id the store already holds, with the stored seq and ts."""
+        fate: Fate = {}
+        for p in batch:
+            if p.message is None or p.message.client_msg_id is None:
+                continue
+            sender_key = fields.name_key(p.message.sender)
+            try:
+                stored = self.store.find_by_client_id(p.group_id, sender_key, p.message.client_msg_id)
+            except StoreError:  # unknown: if it is a resend, storing it fails again and refuses it alone
+                log.exception("storage error op=find_by_client_id group=%d", p.group_id)
+                continue
+            if stored is not None:
+                fate[(p.group_id, p.seq)] = _Final(stored.seq, stored.ts, new=False)
+        return fate
+
+    @staticmethod
+    def _renumbered(batch: list[_Pending], fate: Fate) -> list[tuple[_Pending, StoredMessage]]:
+        """The messages to store, less those ``fate`` settled: each group's later seqs move down over the
+        gaps they leave, so a group's seqs stay gap-free (nothing after them was acknowledged yet)."""
+        gone: Counter[int] = Counter()
+        kept = []
+        for p in batch:
+            if p.message is None:
+                continue
+            if (p.group_id, p.seq) in fate:
+                gone[p.group_id] += 1
+            else:
+                kept.append((p, dataclasses.replace(p.message, seq=p.seq - gone[p.group_id])))
+        return kept
+
+    def _store_each(self, batch: list[_Pending], fate: Fate) -> Fate:
+        """Store the messages ``fate`` has not settled one at a time; a refused one moves its group's
+        later seqs down, as in :meth:`_renumbered`."""
+        gone: Counter[int] = Counter()
+        for p in batch:
+            if p.message is None:
+                continue
+            if (p.group_id, p.seq) in fate:
+                gone[p.group_id] += 1
+                continue
+            message = dataclasses.replace(p.message, seq=p.seq - gone[p.group_id])
+            try:
+                self.store.append([message])
+            except StoreError:
+                log.exception("storage error op=store group=%d seq=%d: message refused", p.group_id, message.seq)
+                gone[p.group_id] += 1
+                fate[(p.group_id, p.seq)] = None
+            else:
+                if message.seq != p.seq:
+                    fate[(p.group_id, p.seq)] = _Final(message.seq, message.ts, new=True)
+        return fate
+
+    def _settle(self, batch: list[_Pending], fate: Fate) -> list[Action]:
+        """Acknowledge and fan out what was stored, answer resends, refuse what was not stored.
+
+        ``fate`` holds what became of each seq handed out that was not simply stored as it was.
+        """
         actions: list[Action] = []
-        for p in pending:
-            actions.append(Frame((p.client_id,), encode_fields(MessageAccepted, p.request_id, p.group_id, p.seq, p.ts)))
+        gone: Counter[int] = Counter()  # seqs handed back per group: refused, or resends of stored ones
+        for p in batch:
             group = self.groups.get(p.group_id)
-            if p.message is not None and group is not None:
-                posted = encode_fields(MessagePosted, p.group_id, p.seq, p.ts, p.message.sender, p.message.text)
-                actions.append(Frame(group.others(p.client_id), posted))
+            if group is None:
+                continue
+            final = fate.get((p.group_id, p.seq), _AS_POSTED) if fate else _AS_POSTED
+            if p.message is not None and final is not _AS_POSTED:
+                self._recount(group, p.message, final)
+                gone[p.group_id] += final is None or not final.new
+            if final is None:
+                actions.append(Outgoing((p.client_id,), Error(p.request_id, "internal", _NOT_STORED)))
+                continue
+            seq, ts = (p.seq, p.ts) if final is _AS_POSTED else (final.seq, final.ts)
+            # Every value below was checked when its request was decoded: encode without re-checking.
+            actions.append(Frame((p.client_id,), encode_fields(MessageAccepted, p.request_id, p.group_id, seq, ts)))
+            if p.message is not None and final.new:
+                group.stored_seq = max(group.stored_seq, seq)
+                posted = encode_fields(MessagePosted, p.group_id, seq, ts, p.message.sender, p.message.text)
+                actions.append(Frame(group.readers(p.client_id), posted))
+        for group_id, count in gone.items():
+            if count and (group := self.groups.get(group_id)):
+                group.last_seq -= count  # they were the group's newest seqs: handed out again
         return actions
 
-    def _refuse(self, pending: list[_Pending]) -> list[Action]:
-        """Nothing of the batch was stored: give its seqs back and tell each sender."""
-        for p in pending:
-            group = self.groups.get(p.group_id)
-            if group is not None and p.message is not None:
-                group.last_seq = min(group.last_seq, p.seq - 1)
-                group.recent_client_ids.pop((p.message.sender, p.message.client_msg_id or ""), None)
-        error = "the server could not store your message; send it again"
-        return [Outgoing((p.client_id,), Error(p.request_id, "internal", error)) for p in pending]
+    @staticmethod
+    def _recount(group: Group, message: StoredMessage, final: _Final | None) -> None:
+        """Keep the resend cache in step with a message's final seq and ts (or forget a refused one)."""
+        if message.client_msg_id is None or (final is not None and final.seq == message.seq):
+            return
+        key = (fields.name_key(message.sender), message.client_msg_id)
+        if final is None:
+            group.recent_client_ids.pop(key, None)
+        else:
+            group.recent_client_ids[key] = (final.seq, final.ts)
 
-    def replay(self, group: Group, since_seq: int | None, limit: int) -> list[MessagePosted]:
-        """What a joiner sees before live messages: the last ``limit``, or those after ``since_seq``.
+    # --- reading ------------------------------------------------------------------------------------
 
-        If more than ``limit`` came after ``since_seq``, the newest ``limit`` are sent; the client pages
-        back for the rest with fetch_history, so it always holds a gap-free suffix of the log.
+    def replay_chunk(self, group: Group, after_seq: int, max_bytes: int) -> tuple[list[bytes], int]:
+        """Encoded ``message_posted`` frames of the stored messages after ``after_seq``: at least one if
+        any is stored, about ``max_bytes`` in all; and the seq of the last one (``after_seq`` if none).
+
+        Raises:
+            StoreError: the read failed.
         """
-        if since_seq is not None:
-            limit = min(limit, max(0, group.last_seq - since_seq))
-        if limit == 0:
-            return []
-        stored = self.store.messages_before(group.group_id, group.last_seq + 1, limit)
-        return [MessagePosted(m.group_id, m.seq, m.ts, m.sender, m.text) for m in stored]
+        frames: list[bytes] = []
+        size, rows = 0, _REPLAY_FIRST_READ
+        while size < max_bytes or not frames:
+            stored = self.store.messages_after(group.group_id, after_seq, rows)
+            for m in stored:
+                frames.append(encode_fields(MessagePosted, m.group_id, m.seq, m.ts, m.sender, m.text))
+                size += len(frames[-1])
+                after_seq = m.seq
+                if size >= max_bytes:
+                    break
+            if len(stored) < rows:
+                break  # everything stored has been read
+            rows = max(1, min(_REPLAY_LARGEST_READ, math.ceil((max_bytes - size) * len(frames) / size)))
+        return frames, after_seq
 
     def page(self, group: Group, request_id: int, before_seq: int, limit: int) -> HistoryPage:
-        """Up to ``limit`` messages before ``before_seq``, trimmed from the old end to fit one frame."""
+        """Up to ``limit`` messages before ``before_seq``, trimmed from the old end to fit one frame.
+
+        Raises:
+            StoreError: the read failed.
+        """
         stored = self.store.messages_before(group.group_id, before_seq, limit)
         budget = self.max_frame_size - _PAGE_OVERHEAD
         keep = 0

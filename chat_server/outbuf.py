@@ -17,20 +17,36 @@ _TAIL_SIZE = 16 * 1024
 
 
 class OutputBuffer:
-    """A queue of byte chunks; a broadcast's large frame is shared by reference between many buffers."""
+    """A queue of byte chunks; a broadcast's large frame is shared by reference between many buffers.
+
+    Bytes appended as ``bulk`` (a catch-up replay, history and member-list pages: replies the server
+    streams as the socket drains) are counted apart, so slow-consumer limits can look at :attr:`live`.
+    """
 
     def __init__(self) -> None:
         self._chunks: deque[bytes | bytearray | memoryview] = deque()
         self._tail: bytearray | None = None  # the last chunk, if it is ours to extend
         self.size = 0
+        # Bulk runs as [start, end) offsets in the stream of every byte ever appended; runs queued back
+        # to back are merged, so there are few. ``_written`` is the stream offset already sent.
+        self._bulk_runs: deque[list[int]] = deque()
+        self._bulk = 0
+        self._written = 0
 
     def __len__(self) -> int:
         return self.size
 
-    def append(self, data: bytes) -> None:
+    @property
+    def live(self) -> int:
+        """Pending bytes that are not bulk: what a slow consumer is judged by."""
+        return self.size - self._bulk
+
+    def append(self, data: bytes, *, bulk: bool = False) -> None:
         size = len(data)
         if not size:
             return
+        if bulk:
+            self._add_bulk_run(self._written + self.size, size)
         self.size += size
         if size < _COPY_BELOW:
             tail = self._tail
@@ -70,10 +86,34 @@ class OutputBuffer:
         """Forget everything pending (the client is being dropped)."""
         self._chunks.clear()
         self._tail = None
+        self._written += self.size
         self.size = 0
+        self._bulk_runs.clear()
+        self._bulk = 0
+
+    def _add_bulk_run(self, start: int, size: int) -> None:
+        self._bulk += size
+        if self._bulk_runs and self._bulk_runs[-1][1] == start:
+            self._bulk_runs[-1][1] += size
+        else:
+            self._bulk_runs.append([start, start + size])
+
+    def _forget_bulk_sent(self, written: int) -> None:
+        """Bulk bytes below stream offset ``written`` have been sent: stop counting them."""
+        runs = self._bulk_runs
+        while runs and runs[0][0] < written:
+            start, end = runs[0]
+            self._bulk -= min(end, written) - start
+            if end <= written:
+                runs.popleft()
+            else:
+                runs[0][0] = written
 
     def _consume(self, count: int) -> None:
         self.size -= count
+        self._written += count
+        if self._bulk_runs:
+            self._forget_bulk_sent(self._written)
         while count:
             head = self._chunks[0]
             if len(head) <= count:

@@ -1,11 +1,12 @@
-"""What the core asks the loop to do: send frames, or run password work off the loop."""
+"""What the core asks the loop to do: send frames, stream a catch-up, or run password work off the loop."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from chat_server.groups import ClientId
-from shared import CreateGroup, Event, JoinGroup
+from shared import CreateGroup, Error, Event, JoinGroup, limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,12 @@ class VerifyPassword:
 
     client_id: ClientId
     request: JoinGroup
-    stored_hash: str
+    stored_hash: str = field(repr=False)
+
+    @property
+    def password(self) -> str:
+        """The password to check: one is made only for a join with a password (a token join needs none)."""
+        return self.request.password or ""  # never empty in practice; "" would simply not match
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,4 +47,26 @@ class Frame:
     data: bytes
 
 
-Action = Outgoing | Frame | HashPassword | VerifyPassword
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """Stream the messages of ``group_id`` after ``after_seq`` to ``client_id`` as its socket drains.
+
+    The loop calls ``ChatCore.replay_chunk`` whenever that client's pending output is low, until it
+    answers None: a catch-up of any size then never trips the slow-consumer limits (issue 8 item 9).
+    """
+
+    client_id: ClientId
+    group_id: int
+    after_seq: int
+
+
+Action = Outgoing | Frame | HashPassword | VerifyPassword | Replay
+
+
+def refusal(
+    client_id: ClientId, request_id: int, code: str, message: str, retry_after: float | None = None
+) -> list[Action]:
+    """The answer refusing one request; ``retry_after`` (seconds) becomes the machine-readable
+    ``retry_after_ms``, rounded up so that a retry at that moment is not refused again."""
+    retry_ms = None if retry_after is None else min(limits.MAX_RETRY_AFTER_MS, max(1, math.ceil(retry_after * 1000)))
+    return [Outgoing((client_id,), Error(request_id, code, message, retry_ms))]

@@ -82,3 +82,111 @@ class WindowCounter:
 
     def __len__(self) -> int:
         return len(self._events)
+
+
+class KeyedBuckets:
+    """One :class:`TokenBucket` per key (an address), with a bounded number of keys (least recent forgotten).
+
+    A forgotten key starts again with a full bucket; a flood of distinct keys is limited by the global
+    caps instead, as with :class:`WindowCounter`.
+    """
+
+    def __init__(self, rate: float, burst: float, max_keys: int = 100_000) -> None:
+        self.rate, self.burst, self.max_keys = rate, burst, max_keys
+        self._buckets: OrderedDict[Hashable, TokenBucket] = OrderedDict()
+
+    def _bucket(self, key: Hashable) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return bucket
+
+    def take(self, key: Hashable, now: float) -> float:
+        """Spend a token of ``key``'s bucket: 0 if there was one, else the seconds until there is one."""
+        bucket = self._bucket(key)
+        if bucket.take(now):
+            return 0.0
+        return bucket.next_token_at(now) - now
+
+    def give_back(self, key: Hashable) -> None:
+        """Return a token taken for an action that did not happen after all."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(bucket.burst, bucket.tokens + 1)
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int
+    last: float
+
+
+class Backoff:
+    """Failures per key, each failure past ``free`` making the next attempt wait longer (capped).
+
+    After ``free`` failures, the next attempt must wait ``base`` seconds after the latest failure,
+    then twice that, and so on up to ``cap``. A key's failures are forgotten once ``window`` seconds
+    pass without a new one. Used for password guesses per (address, group): guessing is slowed to a
+    published rate, and nobody is ever locked out for more than ``cap`` seconds.
+    """
+
+    def __init__(self, free: int, base: float, cap: float, window: float, max_keys: int = 100_000) -> None:
+        self.free, self.base, self.cap, self.window, self.max_keys = free, base, cap, window, max_keys
+        self._failures: OrderedDict[Hashable, _Failures] = OrderedDict()
+
+    def _current(self, key: Hashable, now: float) -> _Failures | None:
+        failures = self._failures.get(key)
+        if failures is not None and now - failures.last >= self.window:
+            del self._failures[key]
+            return None
+        return failures
+
+    def delay(self, failures: int) -> float:
+        """Seconds an attempt must wait after the latest of ``failures`` failures."""
+        if failures < self.free:
+            return 0.0
+        return min(self.cap, self.base * 2.0 ** min(failures - self.free, 64))
+
+    def wait(self, key: Hashable, now: float) -> float:
+        """Seconds before ``key`` may attempt again (0: now)."""
+        failures = self._current(key, now)
+        if failures is None:
+            return 0.0
+        return max(0.0, failures.last + self.delay(failures.count) - now)
+
+    def record(self, key: Hashable, now: float) -> None:
+        """Count one failure (or one attempt whose outcome is not known yet) for ``key``."""
+        failures = self._current(key, now)
+        if failures is None:
+            self._failures[key] = _Failures(1, now)
+            if len(self._failures) > self.max_keys:
+                self._failures.popitem(last=False)
+            return
+        failures.count += 1
+        failures.last = now
+        self._failures.move_to_end(key)
+
+    def refund(self, key: Hashable) -> None:
+        """Take back one counted attempt: it turned out to be a success."""
+        failures = self._failures.get(key)
+        if failures is not None:
+            failures.count = max(0, failures.count - 1)
+
+    def most_per_minute(self) -> int:
+        """The most attempts one key can make in any 60 s, each made as soon as it is allowed.
+
+        The published bound (PROTOCOL.md): a fresh key is the worst case, as its free attempts come first.
+        Assumes ``cap`` < ``window`` (checked by the config), so the failures are never forgotten meanwhile.
+        """
+        now, made = 0.0, 0
+        while now < 60.0:
+            made += 1
+            now += self.delay(made)
+        return made
+
+    def __len__(self) -> int:
+        return len(self._failures)

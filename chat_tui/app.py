@@ -16,6 +16,7 @@ from textual.timer import Timer
 
 from chat_tui import messages
 from chat_tui.net import LinkError
+from chat_tui.sanitize import sanitize_line
 from chat_tui.screens import ChatScreen, ConnectScreen, HomeScreen
 from chat_tui.session import Backoff, ChatSession
 from chat_tui.session_events import (
@@ -160,7 +161,7 @@ class ChatApp(App[int]):
         self.chats.clear()
         self._early.clear()
         unsent = f" ({event.unsent} unsent messages were not delivered)" if event.unsent else ""
-        status = f"Disconnected: {event.reason}{unsent}"
+        status = f"Disconnected: {sanitize_line(event.reason)}{unsent}"  # server text: the toast is a terminal too
         self.notify(status, severity="error", markup=False)
         await self.switch_screen(ConnectScreen(self.host, self.port, self.you, focus_connect=True, status=status))
 
@@ -211,6 +212,7 @@ class ChatApp(App[int]):
             reply.group_name,
             joined.members if joined else (reply.name,),
             last_seq=joined.last_seq if joined else None,
+            more_members=joined.more_members if joined else False,
             clock=self.clock,
             tz=self.tz,
             scrollback=self.scrollback,

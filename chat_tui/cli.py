@@ -5,34 +5,79 @@ from __future__ import annotations
 import argparse
 import ssl
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 from chat_tui.net import __version__
+from shared import InvalidField, fields
+
+T = TypeVar("T")
+
+
+MAX_PORT = 65535
+"""TCP ports are 16-bit; port 0 means "any" to a listener and cannot be connected to."""
+MAX_SCROLLBACK = 1_000_000
+"""Messages a chat may keep in memory: a million 4,000-character messages is already several GB."""
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
+    value = _number(text, float, "a number of seconds")
+    if not 0 < value < float("inf"):  # also refuses nan, which compares false with everything
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
     return value
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a whole number above 0")
-    return value
+def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``minimum..maximum`` (a usage error, exit 2, otherwise)."""
+
+    def check(text: str) -> int:
+        value = _number(text, int, "a whole number")
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {minimum} to {maximum}, not {text!r}")
+        return value
+
+    return check
+
+
+def _number(text: str, kind: Callable[[str], T], what: str) -> T:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
+
+
+def _host(text: str) -> str:
+    if not text.strip() or any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise argparse.ArgumentTypeError(f"must be a host name or IP address, not {text!r}")
+    return text
+
+
+def _name(text: str) -> str:
+    if not text:
+        return text  # no name: the connect screen asks for one
+    try:
+        return fields.display_name(text)
+    except InvalidField as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
+    """The command-line interface; every value is checked by its type, so a bad one is a usage error."""
     parser = argparse.ArgumentParser(prog="chat-tui", description="Password-protected group chat.")
-    parser.add_argument("--host", default="127.0.0.1", help="server address (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=7030, help="server port (default: %(default)s)")
-    parser.add_argument("--name", default="", help="your display name in groups")
+    host_help = "server host name or IP address (default: %(default)s)"
+    parser.add_argument("--host", type=_host, default="127.0.0.1", metavar="ADDRESS", help=host_help)
+    parser.add_argument(
+        "--port",
+        type=_whole(1, MAX_PORT),
+        default=7030,
+        metavar="PORT",
+        help=f"server TCP port, 1-{MAX_PORT} (default: %(default)s)",
+    )
+    parser.add_argument("--name", type=_name, default="", metavar="NAME", help="your display name in groups")
     parser.add_argument("--plain", action="store_true", help="line-mode client without the full-screen UI")
     parser.add_argument("--tls", action="store_true", help="use TLS, verifying the server against the system CAs")
     parser.add_argument(
-        "--ca", metavar="PATH", help="trust this PEM CA or self-signed certificate for the server (implies --tls)"
+        "--ca", metavar="PEM_FILE", help="trust this PEM CA or self-signed certificate for the server (implies --tls)"
     )
     parser.add_argument(
         "--reconnect-timeout",
@@ -42,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scrollback",
-        type=_positive,
+        type=_whole(1, MAX_SCROLLBACK),
         default=5000,
-        metavar="N",
+        metavar="MESSAGES",
         help="messages each chat keeps in memory; older ones are fetched again on scroll (default: %(default)s)",
     )
     parser.add_argument("--version", action="version", version=f"chat-tui {__version__}")

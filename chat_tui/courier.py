@@ -1,13 +1,17 @@
 """The traffic of a chat session over one link: the server's notifications in, the outbox out.
 
-Delivery order: the link resolves a reply's future and queues notifications in wire order, so when
-an acknowledgement comes back every frame before it is already on the link's queue. The courier
-absorbs that queue synchronously (:meth:`Courier.drain`) before placing the acknowledgement, so each
+Delivery order: an acknowledgement is recorded in the ledger by the link's ``on_reply`` hook, the
+moment it is read and before any later frame is queued, so the ledger sees acks and notifications in
+wire order. It cannot wait for the awaiting ``send_head`` to resume: that takes several loop turns
+(``asyncio.wait_for``), in which the read task may already deliver a ``message_posted`` read in the
+same chunk (issue 8 item 11). A recorded ack is delivered at its place: before the first message with
+a higher ``seq`` (:meth:`Ledger.posted`), or when the queue is drained (:meth:`Courier.drain`), so each
 group's messages and our acknowledgements reach the consumer once each, in ``seq`` order.
 
 Sending is one message at a time, oldest first: the outbox order is the order the server stores. When
-the server says we send too fast (``rate_limited``), the message keeps its place, the UI sees it as
-still pending (:class:`MessageDelayed`), and it goes again after a pause.
+the server says we send too fast (``rate_limited``) or failed to store it (``internal``), the message
+keeps its place, text and ``client_msg_id``, the UI sees it as still pending (:class:`MessageDelayed`),
+and it goes again after a pause: the server's dedup recognises the resend if the first try was stored.
 """
 
 from __future__ import annotations
@@ -18,15 +22,21 @@ from functools import partial
 
 from chat_tui.ledger import Changes, Ledger
 from chat_tui.net import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
-from chat_tui.session_events import EventStream, MessageDelayed
-from shared import MemberJoined, MemberLeft, MessageAccepted, MessagePosted, SendMessage, ServerClosing
+from chat_tui.session_events import EventStream, MessageDelayed, OutgoingMessage
+from shared import Event, MemberJoined, MemberLeft, MessageAccepted, MessagePosted, SendMessage, ServerClosing
+from shared.events import MemberList
 
 RATE_LIMITED = "rate_limited"
+INTERNAL = "internal"
 SLOW_DOWN_FIRST_DELAY = 0.5
 """Seconds before resending a message the server refused as too fast: its default rate is 2/s, so one
-token is back by then."""
+token is back by then. A refusal that carries ``retry_after_ms`` waits that long instead."""
 SLOW_DOWN_MAX_DELAY = 8.0
 """Cap of the doubling while the server keeps refusing: a retry every few seconds costs it nothing."""
+MAX_INTERNAL_RETRIES = 5
+"""Resends of a message the server failed to store (``internal``: e.g. a storage error) before it is
+refused for good: 0.5+1+2+4+8 s ride out a brief fault (a locked or busy database) without the user
+retyping, while a server that fails every time does not keep one message in flight forever."""
 
 
 class Courier:
@@ -73,29 +83,37 @@ class Courier:
 
     async def send_head(self, link: ServerLink) -> None:
         """Send the oldest unacknowledged message and wait for its answer; a ``rate_limited`` answer
-        means wait and send it again, still first.
+        (or, up to :data:`MAX_INTERNAL_RETRIES` times, ``internal``) means wait and send it again,
+        still first, with the same text and ``client_msg_id``.
 
         Raises:
             LinkError: the link dropped; the message stays first in the outbox.
         """
         delay = SLOW_DOWN_FIRST_DELAY
+        failures = 0
         while self._ledger.outbox:
             message = self._ledger.outbox[0]
             self._ledger.sending(message)
             send = partial(SendMessage, group_id=message.group_id, text=message.text)
+            record = partial(self._record_ack, message)
             try:
-                reply = await link.request(partial(send, client_msg_id=message.client_msg_id))
+                await link.request(partial(send, client_msg_id=message.client_msg_id), on_reply=record)
             except RequestRefused as exc:
-                if exc.code != RATE_LIMITED:
+                failures += exc.code == INTERNAL
+                if exc.code not in (RATE_LIMITED, INTERNAL) or failures > MAX_INTERNAL_RETRIES:
                     self._ledger.refused(message, exc.code, exc.error.message)
                     return
-                self._events.put(MessageDelayed(message, delay))
-                await self._pause(delay)
+                wait = delay if exc.retry_after is None else exc.retry_after
+                self._events.put(MessageDelayed(message, wait, exc.code))
+                await self._pause(wait)
                 delay = min(delay * 2, SLOW_DOWN_MAX_DELAY)
                 continue
-            assert isinstance(reply, MessageAccepted)
-            self._ledger.accepted(message, reply)
             return
+
+    def _record_ack(self, message: OutgoingMessage, reply: Event) -> None:
+        # Runs inside the link's read, in wire order (see the module docstring).
+        if isinstance(reply, MessageAccepted):
+            self._ledger.accepted(message, reply)
 
     def drain(self, link: ServerLink) -> None:
         """Absorb every notification that arrived so far, then place the acknowledgements after them."""
@@ -126,10 +144,13 @@ class Courier:
             self._ledger.posted(item)
         elif isinstance(item, MemberJoined | MemberLeft):
             self._ledger.member_changed(item)
+        elif isinstance(item, MemberList):
+            self._ledger.member_page(item)
         elif isinstance(item, ServerClosing):
             self._closing_reason = item.reason
         elif isinstance(item, ConnectionLost) and self._dropped is not None and not self._dropped.done():
             self._dropped.set_result(_drop_reason(item.reason, self._closing_reason))
+            self._changes.notify()  # e.g. a join waiting for its member list
         # Anything else (a pong, a reply that came after its timeout) changes nothing.
 
 

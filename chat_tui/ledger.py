@@ -19,23 +19,34 @@ from dataclasses import dataclass, field
 from chat_tui.session_events import (
     EventStream,
     HistoryGap,
+    MembersListed,
     MessageAcknowledged,
     MessagePending,
     MessageRefused,
     OutgoingMessage,
 )
 from shared import MemberJoined, MemberLeft, MessageAccepted, MessagePosted
+from shared.events import MemberList
 
 _Ack = tuple[OutgoingMessage, MessageAccepted]
 
 
 @dataclass
 class Membership:
-    """What the session needs to rejoin a group and to deliver its messages once each."""
+    """What the session needs to rejoin a group and to deliver its messages once each.
+
+    Credentials live here, in memory only (never on disk, never in a log line: ``repr=False``). A
+    rejoin presents the ``resume_token`` of the last join (no password hash on the server); if the
+    server refuses it (``bad_credentials``: expired, or a server secret that changed) it falls back to
+    the password. The password is kept for that fallback, for the session's lifetime, as before
+    tokens: dropping it would lock a user out of their groups after a day offline.
+    """
 
     group_id: int
-    password: str
+    password: str | None = field(repr=False)
     name: str
+    resume_token: str = field(default="", repr=False)  # "" = none issued: rejoin with the password
+    members: list[str] | None = None  # pages of a member list still arriving (``more_members``)
     joined_at: int = 0  # the group's last_seq at our first join: rejoins never ask for older messages
     seen_seq: int = 0  # the newest seq delivered to the consumer
     oldest_seq: int | None = None  # the oldest seq delivered (replay, live or fetch_older)
@@ -193,6 +204,28 @@ class Ledger:
     def member_changed(self, event: MemberJoined | MemberLeft) -> None:
         if event.group_id in self.groups:
             self._events.put(event)
+
+    def expect_members(self, group_id: int, first_page: tuple[str, ...], more: bool) -> None:
+        """A ``group_joined`` with ``first_page``; if ``more``, ``member_list`` pages follow."""
+        if group := self.groups.get(group_id):
+            group.members = list(first_page) if more else None
+        self._changed()
+
+    def member_page(self, page: MemberList) -> None:
+        """One more page of a member list; the last completes it (:class:`MembersListed`)."""
+        group = self.groups.get(page.group_id)
+        if group is None or group.members is None:
+            return  # a group we left, or a page nobody announced: nothing to complete
+        group.members.extend(page.members)
+        if not page.more:
+            members, group.members = tuple(group.members), None
+            self._events.put(MembersListed(page.group_id, members))
+            self._changed()
+
+    def members_pending(self, group_id: int) -> bool:
+        """Pages of this group's member list are still to come."""
+        group = self.groups.get(group_id)
+        return group is not None and group.members is not None
 
     def place_acks(self, group_id: int | None = None, below: int | None = None) -> None:
         """Deliver the acknowledgements (of one group, or all) with a seq below ``below`` (or all)."""

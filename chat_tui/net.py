@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
+import math
 from collections.abc import Callable
 from ssl import SSLCertVerificationError, SSLContext, SSLError
 
@@ -27,6 +29,8 @@ from shared import (
     Welcome,
 )
 
+log = logging.getLogger("chat_tui.net")
+
 __version__ = "0.1.0"
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for TCP connect plus the hello/welcome handshake."""
@@ -36,6 +40,9 @@ NOTIFICATION_QUEUE_SIZE = 10_000
 """Notifications held for a consumer that is behind; beyond it the link reports itself overloaded
 rather than growing without bound."""
 READ_CHUNK = 64 * 1024
+REFUSAL_GRACE = 1.0
+"""Seconds a failed handshake waits for frames already received (the server's refusal) before
+reporting the bare failure; the peer has closed, so the read ends at once in practice."""
 
 
 class LinkError(Exception):
@@ -50,6 +57,24 @@ class RequestRefused(Exception):
         self.error = error
         self.code = error.code
 
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds after which the server says trying again can work (throttling refusals), else None."""
+        return retry_after(self.error)
+
+
+def retry_after(error: Error) -> float | None:
+    """``error.retry_after_ms`` in seconds, or None when the server gave none."""
+    return None if error.retry_after_ms is None else error.retry_after_ms / 1000
+
+
+def describe_refusal(error: Error) -> str:
+    """The server's sentence for people, plus "try again in N s" when it said when."""
+    seconds = retry_after(error)
+    if seconds is None or "try again in" in error.message:  # some servers' sentences say it already
+        return error.message
+    return f"{error.message} (try again in {max(1, math.ceil(seconds))} s)"
+
 
 class ConnectionLost:
     """Put on the notification queue last, when the link ends; ``reason`` is for the user."""
@@ -59,6 +84,8 @@ class ConnectionLost:
 
 
 Notification = Event | ConnectionLost
+OnReply = Callable[[Event], None]
+"""Called with a request's reply the moment it is read, before any later frame is handled."""
 
 
 class ServerLink:
@@ -70,10 +97,13 @@ class ServerLink:
         self._conn = Connection(Role.CLIENT)
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Event]] = {}
+        self._on_reply: dict[int, OnReply] = {}
         self.notifications: asyncio.Queue[Notification] = asyncio.Queue(NOTIFICATION_QUEUE_SIZE)
         self._read_task: asyncio.Task[None] | None = None
         self._closed_reason: str | None = None
         self.welcome: Welcome | None = None
+        self.refusal: Error | None = None
+        """The connection-level error the server closed the link with, if any (e.g. a connection cap)."""
 
     @classmethod
     async def open(
@@ -100,15 +130,20 @@ class ServerLink:
             raise LinkError(f"TLS handshake with {host}:{port} failed: {_describe_tls(exc)}") from None
         except (OSError, TimeoutError) as exc:
             raise LinkError(f"cannot connect to {host}:{port}: {_describe(exc)}") from None
+        except (OverflowError, ValueError, UnicodeError) as exc:  # a port over 65535, an unencodable host name
+            raise LinkError(f"cannot connect to {host}:{port}: {exc}") from None
         link = cls(reader, writer)
         link._read_task = asyncio.create_task(link._read_loop(), name="groupchat-read")
         try:
             welcome = await asyncio.wait_for(link.request(lambda rid: Hello(rid, PROTOCOL_VERSION, client)), timeout)
         except RequestRefused as exc:
             await link.close()
-            raise LinkError(f"the server refused the connection: {exc.error.message}") from None
+            raise LinkError(f"the server refused the connection: {describe_refusal(exc.error)}") from None
         except (TimeoutError, LinkError) as exc:
+            await link._read_rest()  # a refusal's error frame may still sit unread behind the reset
             await link.close()
+            if link.refusal is not None:  # e.g. a connection cap: its error frame says why, not the reset after it
+                raise LinkError(f"the server refused the connection: {describe_refusal(link.refusal)}") from None
             raise LinkError(f"no handshake from {host}:{port}: {_describe(exc)}") from None
         assert isinstance(welcome, Welcome)
         link.welcome = welcome
@@ -118,8 +153,14 @@ class ServerLink:
     def is_open(self) -> bool:
         return self._closed_reason is None
 
-    async def request(self, make: Callable[[int], Request], timeout: float = REQUEST_TIMEOUT) -> Event:
+    async def request(
+        self, make: Callable[[int], Request], timeout: float = REQUEST_TIMEOUT, *, on_reply: OnReply | None = None
+    ) -> Event:
         """Send the request built by ``make(request_id)`` and return the server's reply.
+
+        ``on_reply`` sees the reply (or Error) synchronously as it is read, in wire order with the
+        notifications: by the time this coroutine resumes (several loop turns later), frames read after
+        the reply may already have been consumed from :attr:`notifications`.
 
         Raises:
             RequestRefused: the server answered with an Error.
@@ -131,6 +172,8 @@ class ServerLink:
         event = make(request_id)
         future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
+        if on_reply is not None:
+            self._on_reply[request_id] = on_reply
         try:
             self._writer.write(self._conn.send(event))
             await self._writer.drain()
@@ -141,6 +184,7 @@ class ServerLink:
             raise LinkError("the server did not answer in time") from None
         finally:
             self._waiting.pop(request_id, None)
+            self._on_reply.pop(request_id, None)
         if isinstance(reply, Error):
             raise RequestRefused(reply)
         return reply
@@ -155,6 +199,14 @@ class ServerLink:
         with contextlib.suppress(OSError, ConnectionError):  # already gone: nothing more to flush
             await asyncio.shield(self._writer.wait_closed())
 
+    async def _read_rest(self) -> None:
+        """Let the read task take in what was received before the link broke, for up to
+        :data:`REFUSAL_GRACE` seconds: a server refusing us sends its error, then closes, and our
+        hello written meanwhile makes its kernel answer with a reset, which fails our write first."""
+        if self._read_task is not None and not self._read_task.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._read_task), REFUSAL_GRACE)
+
     async def _read_loop(self) -> None:
         reason = "the server closed the connection"
         try:
@@ -167,21 +219,30 @@ class ServerLink:
                 if isinstance(pending, Event):
                     await self._dispatch(pending)
             reason = f"the server sent something we do not understand ({exc.message})"
+            log.warning("dropping the link: %s", reason)  # then the session reconnects
         except (OSError, ConnectionError) as exc:
             reason = f"connection lost: {_describe(exc)}"
         except asyncio.CancelledError:
             reason = self._closed_reason or "disconnected"
+        except Exception as exc:  # a frame we fail on must drop the link (and so reconnect), never hang it
+            log.exception("dropping the link: reading the server's data failed")
+            reason = f"the server sent something we could not handle ({type(exc).__name__})"
         self._finish(reason)
 
     async def _dispatch(self, event: Event) -> None:
         request_id = getattr(event, "request_id", None)
-        future = self._waiting.get(request_id) if isinstance(request_id, int) else None
+        if not isinstance(request_id, int):
+            request_id = None
+        future = self._waiting.get(request_id) if request_id is not None else None
         if future is not None and not future.done():
             future.set_result(event)
+            if request_id is not None and (on_reply := self._on_reply.pop(request_id, None)) is not None:
+                on_reply(event)
         elif isinstance(event, Ping):
             self._writer.write(self._conn.send(Pong(event.nonce)))
         elif isinstance(event, Error) and event.request_id is None:
-            self._finish(f"the server closed the connection: {event.message}")
+            self.refusal = event
+            self._finish(f"the server closed the connection: {describe_refusal(event)}")
         elif isinstance(event, ServerClosing):
             # The protocol state is now CLOSED: nothing may be sent, so end the link here (after the
             # notification) and later requests fail with LinkError, not LocalProtocolError.

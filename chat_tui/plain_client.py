@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
-from chat_tui.net import LinkError, RequestRefused
+from chat_tui.net import LinkError, RequestRefused, describe_refusal
 from chat_tui.plain_io import LineOutput
+from chat_tui.sanitize import sanitize_name
 from chat_tui.session import ChatSession
 from chat_tui.session_events import (
     Disconnected,
@@ -153,7 +154,7 @@ class PlainClient:
         try:
             return await request()
         except RequestRefused as exc:
-            self._out.error(exc.error.message)
+            self._out.error(describe_refusal(exc.error))
         except SessionClosed:
             await self._until_session_end()
         except LinkError as exc:  # reconnecting, or the link dropped under the request: try again later
@@ -244,11 +245,11 @@ class PlainClient:
         elif getattr(event, "group_id", None) != chat.group_id:
             return  # another chat's: one we left
         elif isinstance(event, MessagePosted):
-            self._out.line(f"{event.sender}: {event.text}")
+            self._out.line(message_line(event.sender, event.text))
         elif isinstance(event, MemberJoined):
-            self._out.line(f"{event.name} has joined the chat!")
+            self._out.line(f"{sanitize_name(event.name)} has joined the chat!")
         elif isinstance(event, MemberLeft):
-            self._out.line(f"{event.name} has left the chat!")
+            self._out.line(f"{sanitize_name(event.name)} has left the chat!")
         elif isinstance(event, HistoryGap):  # a long absence: the server replayed only the newest
             missed = event.before_seq - event.after_seq - 1
             self._out.line(f"({missed} earlier message{'s' if missed != 1 else ''} not shown)")
@@ -261,7 +262,7 @@ class PlainClient:
         if event.message.group_id != chat.group_id:
             return
         if isinstance(event, MessageAcknowledged):
-            self._out.line(f"{event.message.sender}: {event.message.text}")
+            self._out.line(message_line(event.message.sender, event.message.text))
         else:
             self._out.error(event.reason)
 
@@ -271,6 +272,12 @@ class PlainClient:
             item = await self._inbox.get()
             if item is not None and not isinstance(item, str):
                 self._show(item)
+
+
+def message_line(sender: str, text: str) -> str:
+    """``Name: text``: the first ``": "`` always ends the name, as a name shows no ``:``
+    (:func:`~chat_tui.sanitize.sanitize_name`), so no name can make a line look like another's."""
+    return f"{sanitize_name(sender)}: {text}"
 
 
 def _seconds(delay: float) -> str:

@@ -28,6 +28,7 @@ RECONNECT_MAX_DELAY = 30.0
 """Cap of the doubling: a long outage costs one attempt per half minute per client, not a storm."""
 RECONNECT_JITTER = 0.2
 """±20 % on each delay, so the clients a restart dropped together do not all come back in lockstep."""
+BAD_CREDENTIALS = "bad_credentials"
 MAX_REJOIN_REFUSALS = 3
 """Refused rejoins of one group (e.g. ``name_taken`` while the server still sees our old connection)
 tried on successive backoff steps before the group is given up."""
@@ -118,14 +119,12 @@ class Reconnector:
         rejoined: list[GroupJoined] = []
         refused: list[tuple[Membership, Error]] = []
         for group in list(self._ledger.groups.values()):
-            join = partial(JoinGroup, group_id=group.group_id, password=group.password, name=group.name)
             since = group.resume_seq
             try:
-                reply = await link.request(partial(join, since_seq=since))
+                reply = await self._rejoin(link, group, since)
             except RequestRefused as exc:
                 refused.append((group, exc.error))
                 continue
-            assert isinstance(reply, GroupJoined)
             self._ledger.expect_replay(group.group_id, since, reply.last_seq)
             rejoined.append(reply)
         if self._retry_refused(refused):
@@ -140,6 +139,32 @@ class Reconnector:
             self._events.put(Rejoined(joined))
         self._courier.drain(link)
         return True
+
+    async def _rejoin(self, link: ServerLink, group: Membership, since: int) -> GroupJoined:
+        """Rejoin with the resume token (no password hash on the server); with the password if the
+        token is refused as ``bad_credentials`` (expired, or the server lost its secret) or none was issued.
+
+        Raises:
+            RequestRefused, LinkError: as ``ServerLink.request``.
+        """
+        join = partial(JoinGroup, group_id=group.group_id, name=group.name, since_seq=since)
+        attempts = []
+        if group.resume_token:
+            attempts.append(partial(join, password=None, resume_token=group.resume_token))
+        if group.password is not None:
+            attempts.append(partial(join, password=group.password))
+        for number, attempt in enumerate(attempts, 1):
+            try:
+                reply = await link.request(attempt)
+            except RequestRefused as exc:
+                if exc.code != BAD_CREDENTIALS or number == len(attempts):
+                    raise
+                continue
+            assert isinstance(reply, GroupJoined)
+            group.resume_token = reply.resume_token or group.resume_token
+            self._ledger.expect_members(group.group_id, reply.members, reply.more_members)
+            return reply
+        raise AssertionError("a membership holds a password or a resume token")
 
     def _retry_refused(self, refused: list[tuple[Membership, Error]]) -> bool:
         retry = False

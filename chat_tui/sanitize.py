@@ -41,5 +41,15 @@ def sanitize(text: str) -> str:
 
 
 def sanitize_line(text: str) -> str:
-    """Like :func:`sanitize`, but newline and tab are replaced too: for names, titles and errors."""
+    """Like :func:`sanitize`, but newline and tab are replaced too: for titles and errors."""
     return text.translate(_LINE_TABLE)
+
+
+def sanitize_name(name: str) -> str:
+    """Like :func:`sanitize_line`, and a ``:`` becomes U+FFFD: for a person's name.
+
+    Names cannot hold ``:`` (the server refuses it), which is what keeps a ``Name: text`` line and the
+    UI's own markers (``you:``) unforgeable. A name with one can only come from a server that predates
+    the rule or lies; it is shown marked, so it cannot pose as a sender followed by text.
+    """
+    return sanitize_line(name).replace(":", REPLACEMENT)

@@ -7,6 +7,10 @@ create, join, leave, send, page back through history, and one ordered stream of 
 - :mod:`chat_tui.courier`: the traffic over the current link (notifications in, the outbox out);
 - :mod:`chat_tui.reconnect`: when the link drops (loss, or ``server_closing`` before a restart), backoff,
   rejoin with ``since_seq`` and resend, until it is back or the session gives up.
+
+Rejoins present the ``resume_token`` the server issued with ``group_created``/``group_joined`` (no
+password hash on the server), falling back to the password only if the token is refused. Both stay in
+memory only (:class:`~chat_tui.ledger.Membership`), never on disk or in a log line.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from chat_tui.session_events import (
 )
 from shared import (
     CreateGroup,
+    Event,
     FetchHistory,
     GroupCreated,
     GroupJoined,
@@ -73,6 +78,8 @@ class ChatSession:
         backoff: reconnect delays.
         give_up_after: seconds of failed reconnecting before :class:`GaveUp`; None tries forever.
         wait: how a delay is waited (``asyncio.sleep``); tests pass a gate they open themselves.
+        pause: how the delay before resending a refused message (``rate_limited``, ``internal``) is
+            waited (``asyncio.sleep``).
     """
 
     def __init__(
@@ -84,13 +91,14 @@ class ChatSession:
         backoff: Backoff | None = None,
         give_up_after: float | None = None,
         wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.host, self.port = host, port
         self._ssl = ssl
         self._events = EventStream(EVENT_BACKLOG)
         self._changes = Changes()
         self._ledger = Ledger(self._events, self._changes.notify)
-        self._courier = Courier(self._ledger, self._events, self._changes)
+        self._courier = Courier(self._ledger, self._events, self._changes, pause)
         self._reconnector = Reconnector(
             self._open_link,
             self._ledger,
@@ -144,11 +152,15 @@ class ChatSession:
             partial(CreateGroup, group_name=group_name, password=password, name=name)
         )
         assert isinstance(reply, GroupCreated)
-        self._ledger.groups[reply.group_id] = Membership(reply.group_id, password, reply.name)
+        membership = Membership(reply.group_id, password, reply.name, resume_token=reply.resume_token)
+        self._ledger.groups[reply.group_id] = membership
         return reply
 
     async def join_group(self, group_id: int, password: str, name: str) -> GroupJoined:
         """Join a group; its replayed history follows as MessagePosted events.
+
+        If the reply says ``more_members``, its ``members`` is only the first page: the complete list
+        follows as a :class:`~chat_tui.session_events.MembersListed` event.
 
         Raises:
             RequestRefused: e.g. ``bad_credentials``, ``name_taken``, ``already_member``.
@@ -159,8 +171,9 @@ class ChatSession:
         known = group_id in groups  # then the server answers already_member
         if not known:  # known before the reply, so the replay right behind it is not dropped as a stranger's
             groups[group_id] = Membership(group_id, password, name)
+        join = partial(JoinGroup, group_id=group_id, password=password, name=name)
         try:
-            reply = await link.request(partial(JoinGroup, group_id=group_id, password=password, name=name))
+            reply = await link.request(join, on_reply=self._joined)
         except (RequestRefused, LinkError):
             if not known:
                 del groups[group_id]
@@ -169,6 +182,13 @@ class ChatSession:
         group = groups[group_id]
         group.name, group.joined_at = reply.name, reply.last_seq
         return reply
+
+    def _joined(self, reply: Event) -> None:
+        # In wire order (ServerLink.request's on_reply): the member_list pages right behind the reply
+        # must find their list started, and this coroutine resumes only after they may have been read.
+        if isinstance(reply, GroupJoined) and (group := self._ledger.groups.get(reply.group_id)):
+            group.resume_token = reply.resume_token or group.resume_token
+            self._ledger.expect_members(reply.group_id, reply.members, reply.more_members)
 
     async def leave_group(self, group_id: int) -> None:
         """Wait until this group's messages are acknowledged (or refused), then leave and forget it."""

@@ -101,12 +101,23 @@ class MessagePending:
 
 
 @dataclass(frozen=True, slots=True)
+class MembersListed:
+    """The complete member list of a group whose ``group_joined`` said ``more_members``: the first page
+    came in the join reply (or :class:`Rejoined`), the rest in ``member_list`` frames, the last just now."""
+
+    group_id: int
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MessageDelayed:
-    """The server said we send too fast (``rate_limited``): ``message`` is still pending, in its place in
-    the queue, and is sent again in ``retry_in`` seconds. Not a refusal: nothing is lost."""
+    """The server said we send too fast (``rate_limited``) or failed to store the message (``internal``):
+    ``message`` is still pending, in its place in the queue, and is sent again (same text, same
+    ``client_msg_id``) in ``retry_in`` seconds. Not a refusal: nothing is lost."""
 
     message: OutgoingMessage
     retry_in: float
+    code: str = "rate_limited"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +159,7 @@ SessionEvent = (
     | MessagePending
     | MessageDelayed
     | HistoryGap
+    | MembersListed
     | MessageAcknowledged
     | MessageRefused
     | MessagePosted

@@ -29,6 +29,7 @@ from shared.events import (
     LeaveGroup,
     MemberJoined,
     MemberLeft,
+    MemberList,
     MessageAccepted,
     MessagePosted,
     Ping,
@@ -38,6 +39,7 @@ from shared.events import (
     ServerClosing,
     Welcome,
 )
+from shared.fields import name_key, name_skeleton
 from shared.limits import PROTOCOL_VERSION
 from shared.state import Role, State
 
@@ -62,6 +64,7 @@ __all__ = [
     "MalformedFrame",
     "MemberJoined",
     "MemberLeft",
+    "MemberList",
     "MessageAccepted",
     "MessagePosted",
     "Ping",
@@ -79,4 +82,6 @@ __all__ = [
     "encode",
     "fields",
     "limits",
+    "name_key",
+    "name_skeleton",
 ]

@@ -13,7 +13,6 @@ from shared.framing import frame
 
 _WIRE_NAME = {"request_id": "id"}  # attribute -> wire key; every other field keeps its name
 _BY_TYPE: dict[str, type[events.Event]] = {cls.TYPE: cls for cls in (*events.CLIENT_EVENTS, *events.SERVER_EVENTS)}
-_MAX_MAP_KEYS = 8  # no frame has more fields; refusing more bounds hostile maps early
 _MAX_DEPTH = 4  # frame map -> messages array -> entry array -> value; anything deeper is not ours
 
 
@@ -22,11 +21,14 @@ _WIRE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     type_: tuple((f.name, _WIRE_NAME.get(f.name, f.name)) for f in dataclasses.fields(cls))
     for type_, cls in _BY_TYPE.items()
 }
-_DEFAULTS: dict[str, frozenset[str]] = {
+_DEFAULTS: dict[str, frozenset[str]] = {  # fields a wire map may leave out
     type_: frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
+    | cls.NIL_WHEN_ABSENT
     for type_, cls in _BY_TYPE.items()
 }
 _KEYS = {type_: frozenset(key for _, key in pairs) | {"type"} for type_, pairs in _WIRE_FIELDS.items()}
+# No frame has more keys than this (group_joined: type and 8 fields); refusing more bounds hostile maps early.
+MAX_MAP_KEYS = max(len(keys) for keys in _KEYS.values())
 
 
 def to_wire(event: events.Event) -> dict[str, Any]:
@@ -63,7 +65,42 @@ def _too_deep(container: dict[str, Any] | list[Any], levels_left: int) -> bool:
     return False
 
 
-def _unpack(body: bytes, max_array_len: int) -> dict[str, Any]:
+# Values no frame ever holds. ``max_bin_len=0`` still lets an empty bin through and ``strict_map_key``
+# still admits bin keys, so the hooks below look at every key and value msgpack builds.
+_FOREIGN = (bytes, msgpack.ExtType, msgpack.Timestamp)
+
+
+def _refuse_ext(code: int, _data: bytes) -> object:
+    raise MalformedFrame(f"frame holds an ext value (type {code})")
+
+
+def _checked_map(pairs: list[tuple[object, object]]) -> dict[str, object]:
+    """Every msgpack map, as msgpack builds it: str keys only, each once, no bin or ext values."""
+    result: dict[str, object] = {}
+    for key, value in pairs:
+        if type(key) is not str:
+            raise MalformedFrame(f"map key of type {type(key).__name__}; keys must be strings")
+        if key in result:
+            raise MalformedFrame(f"duplicate map key {key[:40]!r}")
+        if isinstance(value, _FOREIGN):
+            raise MalformedFrame(f"field {key[:40]!r} holds a bin or ext value")
+        result[key] = value
+    return result
+
+
+def _checked_array(items: list[object]) -> list[object]:
+    if any(isinstance(item, _FOREIGN) for item in items):
+        raise MalformedFrame("an array holds a bin or ext value")
+    return items
+
+
+def unpack(body: bytes, max_array_len: int = limits.MAX_MEMBERS_IN_FRAME) -> dict[str, Any]:
+    """The map in one frame body, checked for shape only (the body rules of PROTOCOL.md section 1).
+
+    Raises:
+        MalformedFrame: anything but one map of str keys, each once, at most MAX_MAP_KEYS, nested at
+            most _MAX_DEPTH levels, with no bin or ext value and no trailing bytes.
+    """
     try:
         # One unpackb per frame: every inner length is bounded by the body, trailing bytes raise.
         value = msgpack.unpackb(
@@ -71,13 +108,18 @@ def _unpack(body: bytes, max_array_len: int) -> dict[str, Any]:
             raw=False,
             strict_map_key=True,
             use_list=True,
+            object_pairs_hook=_checked_map,
+            list_hook=_checked_array,
+            ext_hook=_refuse_ext,
             max_bin_len=0,
             max_ext_len=0,
-            max_map_len=_MAX_MAP_KEYS,
+            max_map_len=MAX_MAP_KEYS,
             max_array_len=max_array_len,
         )
+    except MalformedFrame:
+        raise
     except Exception as exc:  # msgpack raises many types (ValueError, ExtraData, StackError, ...)
-        raise MalformedFrame(f"frame is not valid msgpack: {type(exc).__name__}") from None
+        raise MalformedFrame(f"frame is not valid msgpack or breaks a body rule: {exc}"[:200]) from None
     if not isinstance(value, dict):
         raise MalformedFrame("frame body must be a msgpack map")
     if _too_deep(value, _MAX_DEPTH - 2):  # the frame map and the scalars at the bottom take two levels
@@ -85,34 +127,55 @@ def _unpack(body: bytes, max_array_len: int) -> dict[str, Any]:
     return value
 
 
-def from_wire(wire: dict[str, Any]) -> events.Event:
-    """The event for a decoded map.
+def frame_class(wire: dict[str, Any]) -> type[events.Event]:
+    """The event class a decoded map names in its ``type``.
 
     Raises:
         MalformedFrame: no ``type`` or an unknown one.
-        InvalidField: a field is missing, unknown, of the wrong type or out of range.
     """
     type_ = wire.get("type")
     cls = _BY_TYPE.get(type_) if isinstance(type_, str) else None
     if cls is None:
         raise MalformedFrame(f"unknown frame type {str(type_)[:40]!r}")
+    return cls
+
+
+def build(cls: type[events.Event], wire: dict[str, Any]) -> events.Event:
+    """The ``cls`` event for a decoded map whose ``type`` names ``cls``.
+
+    Checks, in this order: every required field is present (in the order listed), no unknown key,
+    each field's rule (in the order listed), then the rules across fields.
+
+    Raises:
+        InvalidField: a field is missing, unknown, of the wrong type or out of range.
+    """
     kwargs: dict[str, Any] = {}
     optional = _DEFAULTS[cls.TYPE]
+    present = 1  # "type"
     for attribute, key in _WIRE_FIELDS[cls.TYPE]:
         if key in wire:
             value = wire[key]
             kwargs[attribute] = tuple(value) if isinstance(value, list) else value
+            present += 1
+        elif attribute in cls.NIL_WHEN_ABSENT:
+            kwargs[attribute] = None
         elif attribute not in optional:
             raise InvalidField(f"{cls.TYPE}: missing field {key!r}")
-    unknown = wire.keys() - _KEYS[cls.TYPE]
-    if unknown:
-        raise InvalidField(f"{cls.TYPE}: unknown field {sorted(unknown)[0][:40]!r}")
+    known = _KEYS[cls.TYPE]
+    if len(wire) != present:  # some key is neither "type" nor a field
+        unknown = next(key for key in wire if key not in known)
+        raise InvalidField(f"{cls.TYPE}: unknown field {unknown[:40]!r}")
     try:
         return cls(**kwargs)
     except ProtocolError as exc:
         raise InvalidField(f"{cls.TYPE}: {exc.message}") from None
 
 
+def from_wire(wire: dict[str, Any]) -> events.Event:
+    """The event for a decoded map (:func:`frame_class`, then :func:`build`)."""
+    return build(frame_class(wire), wire)
+
+
 def decode(body: bytes, max_array_len: int = limits.MAX_MEMBERS_IN_FRAME) -> events.Event:
     """The event in one frame body; ``max_array_len`` bounds every array in it (0: no arrays at all)."""
-    return from_wire(_unpack(body, max_array_len))
+    return from_wire(unpack(body, max_array_len))

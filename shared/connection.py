@@ -17,9 +17,9 @@ class Connection:
 
     Args:
         role: which side we are.
-        max_frame_size: largest frame body accepted once the handshake is done.
+        max_frame_size: largest frame body accepted once ``hello`` has passed.
         max_handshake_frame_size: largest frame body accepted before it (only Hello is legal then,
-            and it is small, so an unauthenticated peer cannot make us buffer much).
+            and it is small, so a peer that has not even said hello cannot make us buffer much).
     """
 
     def __init__(
@@ -42,7 +42,8 @@ class Connection:
         # Looked up once per state change, not per frame: this sits on the hot path of every message.
         self._we_may_send = ALLOWED[(self.our_role, state)]
         self._they_may_send = ALLOWED[(self.their_role, state)]
-        if state is State.READY:
+        if state is not State.HANDSHAKE:
+            # After hello a client may pipeline requests before welcome (a message is up to 16 KB).
             self._reader.max_frame_size = self.max_frame_size
 
     @property
@@ -61,8 +62,12 @@ class Connection:
         received: list[events.Event] = []
         try:
             while (body := self._reader.next_frame()) is not None:
-                event = codec.decode(body, self._max_array_len)
-                self._check(self.their_role, self._they_may_send, event, UnexpectedEvent)
+                # The order decides which error a frame breaking several rules gets (PROTOCOL.md §3):
+                # shape, then type, then state, then fields; a frame the state forbids is not even built.
+                wire = codec.unpack(body, self._max_array_len)
+                cls = codec.frame_class(wire)
+                self._check(self.their_role, self._they_may_send, cls, UnexpectedEvent)
+                event = codec.build(cls, wire)
                 if isinstance(event, events.Hello) and event.version != limits.PROTOCOL_VERSION:
                     raise VersionMismatch(
                         f"protocol version {event.version} is not supported; the server speaks "
@@ -78,15 +83,15 @@ class Connection:
 
     def send(self, event: events.Event) -> bytes:
         """The frame for ``event``; raises LocalProtocolError if we may not send it now."""
-        self._check(self.our_role, self._we_may_send, event, LocalProtocolError)
+        self._check(self.our_role, self._we_may_send, type(event), LocalProtocolError)
         self._advance(event)
         return codec.encode(event)
 
     def _check(
-        self, sender: Role, allowed: frozenset[type[events.Event]], event: events.Event, error: type[Exception]
+        self, sender: Role, allowed: frozenset[type[events.Event]], cls: type[events.Event], error: type[Exception]
     ) -> None:
-        if type(event) not in allowed:
-            raise error(f"{event.TYPE!r} from the {sender.value} is not allowed in state {self.state.value}")
+        if cls not in allowed:
+            raise error(f"{cls.TYPE!r} from the {sender.value} is not allowed in state {self.state.value}")
 
     def _advance(self, event: events.Event) -> None:
         state = next_state(self.state, event)

@@ -32,15 +32,24 @@ _SEQ = _uint("seq", limits.MAX_GROUP_ID)
 _TS = _uint("ts", limits.MAX_GROUP_ID)
 _NONCE = _uint("nonce", limits.MAX_REQUEST_ID)
 _VERSION = _uint("version", 2**16)
+# Names and text someone chooses now (client requests) meet today's rules; what a server relays
+# (names and text it may have stored under earlier, looser rules) meets the rules all data has met.
 _NAME: Check = fields.display_name
-_SENDER: Check = lambda value: fields.display_name(value, "sender")  # noqa: E731 - a table of rules
 _GROUP_NAME: Check = fields.group_name
-_PASSWORD: Check = fields.password
 _TEXT: Check = fields.message_text
+_RELAYED_NAME: Check = fields.relayed_name
+_SENDER: Check = lambda value: fields.relayed_name(value, "sender")  # noqa: E731 - a table of rules
+_RELAYED_GROUP_NAME: Check = fields.relayed_group_name
+_RELAYED_TEXT: Check = fields.relayed_text
+_PASSWORD: Check = fields.password
 
 
 def _optional(check: Check) -> Check:
     return lambda value: None if value is None else check(value)
+
+
+_REQUEST_TOKEN: Check = lambda value: fields.resume_token(value, min_length=1)  # noqa: E731 - a table of rules
+_ISSUED_TOKEN: Check = lambda value: fields.resume_token(value, min_length=0)  # noqa: E731 - "" = none issued
 
 
 def _page_limit(value: object) -> int:
@@ -50,10 +59,13 @@ def _page_limit(value: object) -> int:
     return limit
 
 
-def _boolean(value: object) -> bool:
-    if type(value) is not bool:
-        raise InvalidField("has_more must be a boolean")
-    return value
+def _boolean(field: str) -> Check:
+    def check(value: object) -> bool:
+        if type(value) is not bool:
+            raise InvalidField(f"{field} must be a boolean")
+        return value
+
+    return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +74,20 @@ class Event:
 
     TYPE: ClassVar[str] = ""
     CHECKS: ClassVar[Mapping[str, Check]] = {}
+    # Fields a sender may leave out of the wire map (meaning nil) although the dataclass, to keep
+    # its positional order, gives them no default. Fields with a default are optional anyway.
+    NIL_WHEN_ABSENT: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
-        for name, check in self.CHECKS.items():
+        for name, check in self.CHECKS.items():  # in the order listed: the first broken rule is reported
             value = getattr(self, name)
             checked = check(value)
             if checked is not value:
                 getattr(type(self), name).__set__(self, checked)
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """Rules about several fields at once, checked after every field passed its own rule."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,17 +129,26 @@ class CreateGroup(Request):
 
 @dataclass(frozen=True, slots=True)
 class JoinGroup(Request):
-    """Join group ``group_id`` as ``name``, proving knowledge of its password."""
+    """Join group ``group_id`` as ``name``, proving knowledge of its password or holding a resume token.
+
+    Exactly one of ``password`` and ``resume_token`` is given: a token rejoin costs no password hash.
+    """
 
     TYPE: ClassVar[str] = "join_group"
     CHECKS: ClassVar[Mapping[str, Check]] = {
-        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "password": _PASSWORD, "name": _NAME,
-        "since_seq": _optional(_uint("since_seq", limits.MAX_GROUP_ID)),
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "password": _optional(_PASSWORD), "name": _NAME,
+        "since_seq": _optional(_uint("since_seq", limits.MAX_GROUP_ID)), "resume_token": _optional(_REQUEST_TOKEN),
     }  # fmt: skip
+    NIL_WHEN_ABSENT: ClassVar[frozenset[str]] = frozenset({"password"})
     group_id: int
-    password: str = dataclasses.field(repr=False)  # never in a log line
+    password: str | None = dataclasses.field(repr=False)  # never in a log line
     name: str
     since_seq: int | None = None  # "I have seen up to here": send what came after, not the last N
+    resume_token: str | None = dataclasses.field(default=None, repr=False)  # a credential too
+
+    def _check_together(self) -> None:
+        if (self.password is None) == (self.resume_token is None):
+            raise InvalidField("give exactly one of password and resume_token")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,26 +229,36 @@ class Welcome(Event):
 
 @dataclass(frozen=True, slots=True)
 class GroupCreated(Event):
-    """Answer to CreateGroup: the group exists and the creator is its first member."""
+    """Answer to CreateGroup: the group exists and the creator is its first member.
+
+    ``resume_token`` lets the creator rejoin without the password ("" when the server issued none).
+    """
 
     TYPE: ClassVar[str] = "group_created"
     CHECKS: ClassVar[Mapping[str, Check]] = {
-        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "group_name": _GROUP_NAME, "name": _NAME,
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "group_name": _RELAYED_GROUP_NAME, "name": _RELAYED_NAME,
+        "resume_token": _ISSUED_TOKEN,
     }  # fmt: skip
     request_id: int
     group_id: int
     group_name: str
     name: str
+    resume_token: str = dataclasses.field(default="", repr=False)  # a credential: never in a log line
 
 
 @dataclass(frozen=True, slots=True)
 class GroupJoined(Event):
-    """Answer to JoinGroup: you are a member; ``members`` lists everyone, you included."""
+    """Answer to JoinGroup: you are a member; ``members`` is the first page of everyone, you included.
+
+    If ``more_members``, the rest follows at once in ``member_list`` frames: one frame must never
+    exceed ``welcome.max_frame_size``, and a thousand long names would.
+    """
 
     TYPE: ClassVar[str] = "group_joined"
     CHECKS: ClassVar[Mapping[str, Check]] = {
-        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "group_name": _GROUP_NAME, "name": _NAME,
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "group_name": _RELAYED_GROUP_NAME, "name": _RELAYED_NAME,
         "members": fields.name_list, "last_seq": _uint("last_seq", limits.MAX_GROUP_ID),
+        "resume_token": _ISSUED_TOKEN, "more_members": _boolean("more_members"),
     }  # fmt: skip
     request_id: int
     group_id: int
@@ -228,6 +266,21 @@ class GroupJoined(Event):
     name: str
     members: tuple[str, ...]
     last_seq: int = 0  # the group's newest seq when you joined: replayed history ends here
+    resume_token: str = dataclasses.field(default="", repr=False)  # a credential: never in a log line
+    more_members: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MemberList(Event):
+    """A further page of a group's members, sent right after ``group_joined``; the last has ``more`` false."""
+
+    TYPE: ClassVar[str] = "member_list"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "group_id": _GROUP_ID, "members": fields.name_list, "more": _boolean("more"),
+    }  # fmt: skip
+    group_id: int
+    members: tuple[str, ...]
+    more: bool
 
 
 class HistoryEntry(NamedTuple):
@@ -247,7 +300,7 @@ def _history(value: object) -> tuple[HistoryEntry, ...]:
         if not isinstance(item, (list, tuple)) or len(item) != len(HistoryEntry._fields):
             raise InvalidField("each history message must be an array [seq, ts, sender, text]")
         seq, ts, sender, text = item
-        entries.append(HistoryEntry(_SEQ(seq), _TS(ts), _SENDER(sender), _TEXT(text)))
+        entries.append(HistoryEntry(_SEQ(seq), _TS(ts), _SENDER(sender), _RELAYED_TEXT(text)))
     return tuple(entries)
 
 
@@ -257,7 +310,7 @@ class HistoryPage(Event):
 
     TYPE: ClassVar[str] = "history_page"
     CHECKS: ClassVar[Mapping[str, Check]] = {
-        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "messages": _history, "has_more": _boolean,
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "messages": _history, "has_more": _boolean("has_more"),
     }  # fmt: skip
     request_id: int
     group_id: int
@@ -293,7 +346,7 @@ class MessagePosted(Event):
 
     TYPE: ClassVar[str] = "message_posted"
     CHECKS: ClassVar[Mapping[str, Check]] = {
-        "group_id": _GROUP_ID, "seq": _SEQ, "ts": _TS, "sender": _SENDER, "text": _TEXT,
+        "group_id": _GROUP_ID, "seq": _SEQ, "ts": _TS, "sender": _SENDER, "text": _RELAYED_TEXT,
     }  # fmt: skip
     group_id: int
     seq: int
@@ -307,7 +360,7 @@ class MemberJoined(Event):
     """``name`` joined a group you are in."""
 
     TYPE: ClassVar[str] = "member_joined"
-    CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID, "name": _NAME}
+    CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID, "name": _RELAYED_NAME}
     group_id: int
     name: str
 
@@ -317,7 +370,7 @@ class MemberLeft(Event):
     """``name`` left a group you are in (by request or by disconnecting)."""
 
     TYPE: ClassVar[str] = "member_left"
-    CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID, "name": _NAME}
+    CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID, "name": _RELAYED_NAME}
     group_id: int
     name: str
 
@@ -336,16 +389,19 @@ class Error(Event):
     """A refused request (``request_id`` set) or a connection-level error (``request_id`` None).
 
     ``code`` is stable and machine-readable (see PROTOCOL.md); ``message`` is for people.
+    ``retry_after_ms`` is set on throttling refusals: trying again before then is refused again.
     """
 
     TYPE: ClassVar[str] = "error"
     CHECKS: ClassVar[Mapping[str, Check]] = {
         "request_id": _optional(_REQUEST_ID), "code": _string("code", 32, 1),
         "message": _string("message", limits.MAX_ERROR_MESSAGE_LENGTH),
+        "retry_after_ms": _optional(_uint("retry_after_ms", limits.MAX_RETRY_AFTER_MS)),
     }  # fmt: skip
     request_id: int | None
     code: str
     message: str
+    retry_after_ms: int | None = None
 
 
 CLIENT_EVENTS: tuple[type[Event], ...] = (
@@ -362,6 +418,7 @@ SERVER_EVENTS: tuple[type[Event], ...] = (
     Welcome,
     GroupCreated,
     GroupJoined,
+    MemberList,
     GroupLeft,
     MessageAccepted,
     MessagePosted,

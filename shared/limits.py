@@ -38,10 +38,12 @@ MAX_GROUP_ID = 2**53 - 1
 """Group ids and sequence numbers stay exact in a JavaScript double."""
 
 MAX_MEMBERS_IN_FRAME = 1000
-"""Members listed in one ``group_joined`` frame; also the server's per-group member cap."""
+"""Names in one ``group_joined`` or ``member_list`` frame (and the longest array any frame holds);
+also the server's per-group member cap. Long names make the server page sooner: a frame never
+exceeds the frame size limit."""
 
 MAX_HANDSHAKE_FRAME_SIZE = 1024
-"""Before Welcome only Hello is legal and it is under 200 bytes; Redis limits unauthenticated bulk
+"""Until Hello has arrived only Hello is legal and it is under 200 bytes; Redis limits unauthenticated bulk
 strings to 16 KiB and ejabberd pre-auth stanzas to 8 KiB, we can be much stricter."""
 
 MAX_TOKEN_LENGTH = 64
@@ -49,3 +51,10 @@ MAX_TOKEN_LENGTH = 64
 
 MAX_HISTORY_PAGE = 100
 """Messages in one ``history_page``; the server also stops early so a page fits in one frame."""
+
+MAX_RESUME_TOKEN_LENGTH = 64
+"""Characters in a resume token (printable ASCII): room for an HMAC-SHA256 in base64url (43) plus the
+group, name and expiry it covers; the server keeps its format opaque to clients."""
+
+MAX_RETRY_AFTER_MS = 2**32 - 1
+"""``error.retry_after_ms`` is a uint32 of milliseconds (49 days), enough for any throttle we publish."""

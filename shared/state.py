@@ -14,7 +14,7 @@ class Role(enum.Enum):
 
 class State(enum.Enum):
     HANDSHAKE = "handshake"  # until the client's Hello
-    HELLO_SENT = "hello_sent"  # until the server's Welcome: the client waits
+    HELLO_SENT = "hello_sent"  # until the server's Welcome: the client may already pipeline requests
     READY = "ready"  # requests and notifications flow
     CLOSED = "closed"  # after ServerClosing or a connection-level Error; nothing more is accepted
 
@@ -24,12 +24,14 @@ _READY_CLIENT = frozenset(ev.CLIENT_EVENTS) - {ev.Hello}
 _READY_SERVER = frozenset(ev.SERVER_EVENTS) - {ev.Welcome}
 
 # (who sends, current state) -> event types that sender may send. A client speaks first, once,
-# with Hello, and may not pipeline requests before Welcome: that keeps the pre-handshake surface
-# (and its tighter limits) to one frame type.
+# with Hello: before it the surface (and its tighter frame limit) is that one frame type. After
+# Hello a client may pipeline requests without waiting for Welcome (a round trip saved on every
+# connect); the server answers Welcome before anything else, so it may send nothing but Welcome
+# or a closing frame until then, and handles the pipelined requests after it, in order.
 ALLOWED: dict[tuple[Role, State], frozenset[type[ev.Event]]] = {
     (Role.CLIENT, State.HANDSHAKE): frozenset({ev.Hello}),
     (Role.SERVER, State.HANDSHAKE): _ALWAYS_SERVER,
-    (Role.CLIENT, State.HELLO_SENT): frozenset(),
+    (Role.CLIENT, State.HELLO_SENT): _READY_CLIENT,
     (Role.SERVER, State.HELLO_SENT): _ALWAYS_SERVER | {ev.Welcome},
     (Role.CLIENT, State.READY): _READY_CLIENT,
     (Role.SERVER, State.READY): _READY_SERVER,

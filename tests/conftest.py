@@ -12,10 +12,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
-_LISTENING = re.compile(r"listening on ([\d.]+):(\d+)")
+# "listening on 127.0.0.1:7030" or, for an IPv6 address, "listening on [::]:7030".
+_LISTENING = re.compile(r"listening on (?:\[([0-9A-Fa-f:.]+)\]|([\d.]+)):(\d+)")
 
 
 @dataclass
@@ -49,7 +51,7 @@ class ServerProcess:
         for line in self.process.stderr:
             self.log.append(line)
             if match := _LISTENING.search(line):
-                self.host, self.port = match.group(1), int(match.group(2))
+                self.host, self.port = match.group(1) or match.group(2), int(match.group(3))
                 ready.set()
 
     def stop(self, sig: int | None = None, timeout: float = 15.0) -> int:
@@ -112,7 +114,8 @@ LOAD_FLAGS = [
 @pytest.fixture
 def loaded_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """Like ``server`` but with the flood limits lifted (LOAD_FLAGS)."""
-    proc = ServerProcess(["--store", sqlite_url(tmp_path / "chat.db"), *LOAD_FLAGS])
+    # Its own file: a test may use both fixtures, and a store serves one server process at a time.
+    proc = ServerProcess(["--store", sqlite_url(tmp_path / "chat-loaded.db"), *LOAD_FLAGS])
     proc.start()
     try:
         yield proc
@@ -124,3 +127,23 @@ def loaded_server(tmp_path: Path) -> Iterator[ServerProcess]:
 def server_address(server: ServerProcess) -> tuple[str, int]:
     """``(host, port)`` of a fresh real server on a free loopback port."""
     return server.address
+
+
+class Starter(Protocol):
+    def __call__(self, *flags: str) -> ServerProcess: ...
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Starter]:
+    """Start a server with extra flags (each on its own SQLite file); all are stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def run(*flags: str) -> ServerProcess:
+        proc = ServerProcess(["--store", sqlite_url(tmp_path / f"chat{len(started)}.db"), *flags])
+        proc.start()
+        started.append(proc)
+        return proc
+
+    yield run
+    for proc in started:
+        proc.stop()

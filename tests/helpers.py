@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
+from chat_server.client import Client
+from chat_server.config import ServerConfig
+from chat_server.loop import ChatServer
 from shared import (
     PROTOCOL_VERSION,
     Connection,
@@ -132,3 +136,52 @@ class RawClient:
             return
         self.inbox.extend(self.conn.receive_data(data))
         raise AssertionError(f"unexpected frames: {list(self.inbox)}")
+
+
+class InProcessServer:
+    """A real ``ChatServer`` on 127.0.0.1:0, its loop on a thread of this process.
+
+    For tests that need what a child process cannot give: an injected clock, or the server's log
+    records (``caplog``). ``failure`` holds what ended the loop, if anything did.
+    """
+
+    def __init__(self, config: ServerConfig, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.server = ChatServer(config, monotonic=monotonic)
+        self.address = self.server.bind()
+        self.failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="chat-server", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.server.serve_forever()
+        except BaseException as exc:  # the test asserts on it: a loop that dies is the bug looked for
+            self.failure = exc
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def served(self, sock: socket.socket) -> Client:
+        """The server's record of the connection whose client end is ``sock``."""
+        host, port = sock.getsockname()[:2]
+        client = self.server.client_at((host, port))
+        assert client is not None, f"no open connection from {host}:{port}"
+        return client
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self.server.request_stop()
+        self._thread.join(timeout)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the test says so."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import platformdirs
 
-from chat_server.store.base import GroupRecord, Store, StoredMessage, StoreError
+from chat_server.store.base import GroupRecord, Store, StoreBusy, StoredMessage, StoreError, StoreLocked
 from chat_server.store.memory import MemoryStore
 from chat_server.store.sqlite import SqliteStore
 
@@ -15,7 +15,9 @@ __all__ = [
     "MemoryStore",
     "SqliteStore",
     "Store",
+    "StoreBusy",
     "StoreError",
+    "StoreLocked",
     "StoredMessage",
     "default_store_url",
     "open_store",
@@ -30,6 +32,7 @@ def default_store_url() -> str:
 def open_store(url: str, *, sync: str = "normal") -> Store:
     """Open the store a URL names: ``memory:``, or ``sqlite:///PATH`` where PATH is relative to the working
     directory unless it starts with ``/`` (so ``sqlite:////var/lib/chat.db`` is absolute, as in SQLAlchemy).
+    The store's ``location`` is the path resolved at open: log it, since a relative one is easy to misread.
 
     Raises:
         ValueError: an unknown scheme.

@@ -1,7 +1,8 @@
 """The storage interface: groups with their password hashes, and one append-only message log per group.
 
 Kept small and engine-neutral so SQLite (embedded default), memory (tests) and Redis (scale-out)
-implement the same thing. Every method is synchronous and called from the loop thread only.
+implement the same thing. Every method is synchronous and called from the loop thread only, so no
+method may wait: a store that cannot do something at once raises :class:`StoreBusy` instead.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class GroupRecord:
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """One message in a group's log. ``client_msg_id`` (with sender) makes a resend idempotent."""
+    """One message in a group's log. ``client_msg_id``, with the sender's name key, makes a resend idempotent."""
 
     group_id: int
     seq: int
@@ -33,11 +34,31 @@ class StoredMessage:
 
 
 class StoreError(Exception):
-    """The store could not do what was asked (disk full, database locked, connection lost...)."""
+    """The store could not do what was asked (disk full, damaged file, undecodable row...).
+
+    The message is one line, fit for a log or a ``cannot start:`` refusal.
+    """
+
+
+class StoreBusy(StoreError):
+    """Someone else holds the database's write lock right now: nothing was done; try again on a later turn."""
+
+
+class StoreLocked(StoreError):
+    """Another server process has the store open; the message names the file and that process."""
 
 
 class Store(Protocol):
-    """Where groups and messages live. Writes are durable when the method returns."""
+    """Where groups and messages live. Writes are durable when the method returns.
+
+    Every method raises :class:`StoreError` (never another exception type) when it fails, reads
+    included; the caller fails just the request that needed it.
+    """
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, for the start-up log: the absolute resolved file path, or ``memory``."""
+        ...
 
     def load_groups(self) -> list[GroupRecord]:
         """Every group, for the server to rebuild its directory at start."""
@@ -48,11 +69,18 @@ class Store(Protocol):
 
         Raises:
             StoreError: also when ``name_key`` is taken (another server process may have won).
+            StoreBusy: the database is locked by someone else; nothing was stored.
         """
         ...
 
     def append(self, messages: list[StoredMessage]) -> None:
-        """Store a batch atomically (one transaction, one sync): all of it or none of it."""
+        """Store a batch atomically (one transaction, one sync): all of it or none of it.
+
+        Raises:
+            StoreError: nothing was stored, e.g. a (group, seq) or (group, sender name key, client_msg_id)
+                already stored, or an unknown group.
+            StoreBusy: the database is locked by someone else; nothing was stored, try again next turn.
+        """
         ...
 
     def messages_before(self, group_id: int, before_seq: int, limit: int) -> list[StoredMessage]:
@@ -63,10 +91,19 @@ class Store(Protocol):
         """Up to ``limit`` messages with seq > ``after_seq``, the oldest ones, in increasing seq."""
         ...
 
-    def find_by_client_id(self, group_id: int, sender: str, client_msg_id: str) -> StoredMessage | None:
-        """The message ``sender`` already posted under ``client_msg_id`` in the group, if any."""
+    def find_by_client_id(self, group_id: int, sender_key: str, client_msg_id: str) -> StoredMessage | None:
+        """The message stored under ``client_msg_id`` in the group by a sender whose name key
+        (``shared.fields.name_key``) is ``sender_key``, if any: "BOB" resending Bob's id finds Bob's message.
+        """
+        ...
+
+    def server_secret(self) -> bytes:
+        """32 random bytes, made once and kept with the data, so resume tokens survive a restart.
+
+        A persistent store makes (or reads) it when opened, so this call never fails nor waits.
+        """
         ...
 
     def close(self) -> None:
-        """Release the store; nothing is lost."""
+        """Release the store (and its lock); nothing is lost."""
         ...

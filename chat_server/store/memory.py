@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import bisect
+import secrets
 
 from chat_server.store.base import GroupRecord, StoredMessage, StoreError
+from shared import fields
+
+_SECRET_BYTES = 32
 
 
 class MemoryStore:
-    """Implements :class:`chat_server.store.base.Store` with dicts and lists."""
+    """Implements :class:`chat_server.store.base.Store` with dicts and lists, with SQLite's constraints."""
+
+    location = "memory"
 
     def __init__(self) -> None:
         self._groups: dict[int, GroupRecord] = {}
         self._name_keys: set[str] = set()
         self._logs: dict[int, list[StoredMessage]] = {}
+        # (group_id, sender name key, client_msg_id): the same key SQLite's unique index has.
         self._by_client_id: dict[tuple[int, str, str], StoredMessage] = {}
+        # Random per process: resume tokens die with the data they refer to.
+        self._secret = secrets.token_bytes(_SECRET_BYTES)
 
     def load_groups(self) -> list[GroupRecord]:
         return [
@@ -31,10 +40,31 @@ class MemoryStore:
         return group_id
 
     def append(self, messages: list[StoredMessage]) -> None:
+        self._check(messages)  # all or nothing, as one SQLite transaction
         for message in messages:
-            self._logs[message.group_id].append(message)
+            log = self._logs[message.group_id]
+            bisect.insort(log, message, key=lambda m: m.seq)
             if message.client_msg_id is not None:
-                self._by_client_id[(message.group_id, message.sender, message.client_msg_id)] = message
+                self._by_client_id[(message.group_id, fields.name_key(message.sender), message.client_msg_id)] = message
+
+    def _check(self, messages: list[StoredMessage]) -> None:
+        """Refuse the batch as SQLite's constraints would: unknown group, seq taken, client id taken."""
+        seqs: set[tuple[int, int]] = set()
+        client_ids: set[tuple[int, str, str]] = set()
+        for m in messages:
+            log = self._logs.get(m.group_id)
+            if log is None:
+                raise StoreError(f"cannot store {len(messages)} message(s): no group {m.group_id}")
+            at = bisect.bisect_left(log, m.seq, key=lambda s: s.seq)
+            if (m.group_id, m.seq) in seqs or (at < len(log) and log[at].seq == m.seq):
+                raise StoreError(f"cannot store {len(messages)} message(s): seq {m.seq} of group {m.group_id} taken")
+            seqs.add((m.group_id, m.seq))
+            if m.client_msg_id is not None:
+                key = (m.group_id, fields.name_key(m.sender), m.client_msg_id)
+                if key in client_ids or key in self._by_client_id:
+                    taken = f"client_msg_id {m.client_msg_id!r} of {m.sender!r} taken"
+                    raise StoreError(f"cannot store {len(messages)} message(s): {taken}")
+                client_ids.add(key)
 
     def messages_before(self, group_id: int, before_seq: int, limit: int) -> list[StoredMessage]:
         log = self._logs.get(group_id, [])
@@ -46,8 +76,11 @@ class MemoryStore:
         start = bisect.bisect_right(log, after_seq, key=lambda m: m.seq)
         return log[start : start + limit]
 
-    def find_by_client_id(self, group_id: int, sender: str, client_msg_id: str) -> StoredMessage | None:
-        return self._by_client_id.get((group_id, sender, client_msg_id))
+    def find_by_client_id(self, group_id: int, sender_key: str, client_msg_id: str) -> StoredMessage | None:
+        return self._by_client_id.get((group_id, sender_key, client_msg_id))
+
+    def server_secret(self) -> bytes:
+        return self._secret
 
     def close(self) -> None:
         pass

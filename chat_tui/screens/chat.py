@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime, tzinfo
@@ -17,10 +18,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from chat_tui.net import LinkError, RequestRefused
-from chat_tui.sanitize import sanitize_line
+from chat_tui.sanitize import sanitize_line, sanitize_name
 from chat_tui.session import ChatSession
 from chat_tui.session_events import (
     HistoryGap,
+    MembersListed,
     MessageAcknowledged,
     MessageDelayed,
     MessagePending,
@@ -83,6 +85,7 @@ class ChatScreen(Screen[None]):
         members: Iterable[str],
         *,
         last_seq: int | None = None,
+        more_members: bool = False,
         clock: Callable[[], float],
         tz: tzinfo | None = None,
         scrollback: int = SCROLLBACK,
@@ -93,6 +96,7 @@ class ChatScreen(Screen[None]):
         self.group_id = group_id
         self.group_name = group_name
         self._members = tuple(members) or (you,)
+        self._members_complete = not more_members  # else MembersListed brings the rest
         self._last_seq = last_seq
         self._marked = not last_seq  # nothing was replayed: no marker to place
         self._scrollback = scrollback
@@ -131,7 +135,7 @@ class ChatScreen(Screen[None]):
         if not members:  # removed (the app or the test ended) before it finished mounting: nothing to fill
             return
         self._composed = True  # is_mounted turns true only after on_mount returns
-        members.first().set_members(self._members)
+        members.first().set_members(self._members, complete=self._members_complete)
         self.pane.set_header(HEADER_MORE if self._older_exists() else HEADER_START)
         name = sanitize_line(self.group_name)
         if self._last_seq is None:
@@ -187,30 +191,33 @@ class ChatScreen(Screen[None]):
             self._after(event.seq)
         elif isinstance(event, MessageDelayed):
             if self.pane.delay(event.message.client_msg_id):
-                self.notice(f"Sending too fast: the server holds your messages back; retrying in {event.retry_in:g} s.")
+                self.notice(_delay_notice(event))
         elif isinstance(event, HistoryGap):
             gap = (event.after_seq, event.before_seq)
             self.pane.add_marker(gap_rule_text(*gap), gap=gap)
         elif isinstance(event, MessageRefused):
             self.pane.refuse(event.message.client_msg_id)
-            self.notice(f"Not sent ({event.code}): {event.reason}", error=True)
-        elif isinstance(event, MemberJoined | MemberLeft | Rejoined | RejoinRefused):
+            self.notice(f"Not sent ({sanitize_line(event.code)}): {sanitize_line(event.reason)}", error=True)
+        elif isinstance(event, MemberJoined | MemberLeft | Rejoined | RejoinRefused | MembersListed):
             self._membership(event)
 
-    def _membership(self, event: MemberJoined | MemberLeft | Rejoined | RejoinRefused) -> None:
+    def _membership(self, event: MemberJoined | MemberLeft | Rejoined | RejoinRefused | MembersListed) -> None:
         members = self.query_one(MemberList)
         if isinstance(event, MemberJoined):
             members.add(event.name)
-            self.notice(f"{event.name} has joined the chat!")
+            self.notice(f"{sanitize_name(event.name)} has joined the chat!")
         elif isinstance(event, MemberLeft):
             members.discard(event.name)
-            self.notice(f"{event.name} has left the chat!")
+            self.notice(f"{sanitize_name(event.name)} has left the chat!")
         elif isinstance(event, Rejoined):
-            members.set_members(event.joined.members)
+            members.set_members(event.joined.members, complete=not event.joined.more_members)
+        elif isinstance(event, MembersListed):
+            members.set_members(event.members)
         elif event.final:
-            self.notice(f"You are no longer in this group: {event.message}", error=True)
+            self.notice(f"You are no longer in this group: {sanitize_line(event.message)}", error=True)
         else:
-            self.notice(f"Rejoining refused ({event.code}): {event.message}; trying again", error=True)
+            why = f"({sanitize_line(event.code)}): {sanitize_line(event.message)}"
+            self.notice(f"Rejoining refused {why}; trying again", error=True)
 
     def _message(self, seq: int, ts: int, sender: str, text: str) -> None:
         self._live_seq = max(self._live_seq, seq)
@@ -352,7 +359,7 @@ class ChatScreen(Screen[None]):
         except KeyError:
             self.notice("Not sent: you are no longer in this group.", error=True)
         except LinkError as exc:
-            self.notice(f"Not sent: {exc}", error=True)
+            self.notice(f"Not sent: {sanitize_line(str(exc))}", error=True)
 
     def action_home(self) -> None:
         """Back to the home screen; the chat stays (and keeps receiving) until we leave it."""
@@ -370,3 +377,10 @@ class ChatScreen(Screen[None]):
             with suppress(RequestRefused, LinkError):  # we are out of the group either way
                 await self.session.leave_group(self.group_id)
         self.post_message(self.Left(self.group_id))
+
+
+def _delay_notice(event: MessageDelayed) -> str:
+    wait = f"retrying in {max(1, math.ceil(event.retry_in))} s"
+    if event.code == "internal":
+        return f"The server could not store your message; {wait} (nothing to retype)."
+    return f"Sending too fast: the server holds your messages back; {wait}."

@@ -108,7 +108,7 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
         try:
             reply = await make(self.session)
         except RequestRefused as exc:
-            self.show_error(form.refusal_text(exc.code, exc.error.message))
+            self.show_error(form.refusal_text(exc.error))
         except InvalidField as exc:  # our own input failed a protocol check the form missed
             self.show_error(exc.message)
         except LinkError as exc:  # NotConnected while reconnecting: the banner says so too

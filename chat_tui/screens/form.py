@@ -6,14 +6,16 @@ The checks are the protocol's own validators, so the form refuses exactly what t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from textual.content import Content
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
+from chat_tui.net import describe_refusal, retry_after
 from chat_tui.sanitize import sanitize_line
-from shared import InvalidField, limits
+from shared import Error, InvalidField, limits
 
 FieldCheck = Callable[[str], object]
 """A check that raises InvalidField when the value is not acceptable."""
@@ -111,6 +113,11 @@ REFUSALS = {
 """What to tell the user for a refusal code; any other code shows the server's own message."""
 
 
-def refusal_text(code: str, server_message: str) -> str:
-    """The sentence a dialog shows for an Error reply (the server's part is shown literally)."""
-    return REFUSALS.get(code) or f"The server refused: {server_message}"
+def refusal_text(error: Error) -> str:
+    """The sentence a dialog shows for an Error reply (the server's part is shown literally), with
+    "try again in N s" when the server said when (``retry_after_ms``)."""
+    ours = REFUSALS.get(error.code)
+    if ours is None:
+        return f"The server refused: {describe_refusal(error)}"
+    seconds = retry_after(error)
+    return ours if seconds is None else f"{ours} Try again in {max(1, math.ceil(seconds))} s."

@@ -31,7 +31,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style
 
-from chat_tui.sanitize import sanitize, sanitize_line
+from chat_tui.sanitize import sanitize, sanitize_line, sanitize_name
 from chat_tui.widgets.entry_rows import TIME_WIDTH, entry_height, render_entry, render_header
 from chat_tui.widgets.pane_layout import SCROLLBACK, Entry, EntryKind, EntryState, PaneLayout, gap_rule_text
 
@@ -151,7 +151,7 @@ class MessagePane(ScrollView, can_focus=True):
             if seq in self._seqs or self.detached:  # detached: it is paged in with the rest later
                 return
             self._seqs.add(seq)
-        self._append(Entry(time, sanitize_line(sender), sanitize(text), own=own, seq=seq))
+        self._append(Entry(time, sanitize_name(sender), sanitize(text), own=own, seq=seq))
 
     def add_notice(self, time: str, text: str, *, error: bool = False) -> None:
         """Append a notice such as "Bob has joined the chat!"."""
@@ -166,7 +166,7 @@ class MessagePane(ScrollView, can_focus=True):
 
     def add_pending(self, key: str, sender: str, text: str) -> None:
         """Show our own message as waiting for the server, below everything settled."""
-        self._rows.add_pending(key, Entry("", sanitize_line(sender), sanitize(text), own=True, state="pending"))
+        self._rows.add_pending(key, Entry("", sanitize_name(sender), sanitize(text), own=True, state="pending"))
         self._changed(follow=self._following())
 
     def is_pending(self, key: str) -> bool:
@@ -221,7 +221,7 @@ class MessagePane(ScrollView, can_focus=True):
         """
         new = [entry for entry in entries if entry.seq is None or entry.seq not in self._seqs]
         for entry in new:
-            entry.sender, entry.text = sanitize_line(entry.sender), sanitize(entry.text)
+            entry.sender, entry.text = sanitize_name(entry.sender), sanitize(entry.text)
             if entry.seq is not None:
                 self._seqs.add(entry.seq)
         if not new or not self._rows.width:
@@ -241,7 +241,7 @@ class MessagePane(ScrollView, can_focus=True):
         for entry in entries:
             if entry.seq is not None and entry.seq not in self._seqs:
                 self._seqs.add(entry.seq)
-                entry.sender, entry.text = sanitize_line(entry.sender), sanitize(entry.text)
+                entry.sender, entry.text = sanitize_name(entry.sender), sanitize(entry.text)
                 self._append(entry, trim=False)
         self.detached = self.detached and not live
         self._trim(slack=0)
@@ -264,7 +264,7 @@ class MessagePane(ScrollView, can_focus=True):
         lowest = min(entry.seq or 0 for entry in new)
         for entry in new:
             self._seqs.add(entry.seq or 0)
-            entry.sender, entry.text = sanitize_line(entry.sender), sanitize(entry.text)
+            entry.sender, entry.text = sanitize_name(entry.sender), sanitize(entry.text)
         if lowest <= after + 1:
             self._replace(index, index + 1, new)
         else:

@@ -64,3 +64,19 @@ async def test_plain_tcp_to_a_tls_server_fails_without_a_hang(tls_server: tuple[
     server, _cert = tls_server
     with pytest.raises(LinkError, match="no handshake from"):
         await ServerLink.open(*server.address, timeout=5)
+
+
+async def test_a_refusal_over_tls_shows_the_servers_reason(tmp_path: Path) -> None:
+    server, cert = start_tls_server(tmp_path, "--max-connections-per-address", "1")
+    try:
+        trusted = ssl.create_default_context(cafile=cert)
+        first = await ServerLink.open(*server.address, ssl=trusted)
+        with pytest.raises(LinkError) as caught:
+            await ServerLink.open(*server.address, ssl=trusted, timeout=5)
+        await first.close()
+    finally:
+        server.stop()
+    reason = str(caught.value)
+    assert reason.startswith("the server refused the connection: your address already has 1 connections open")
+    assert "try again in" in reason  # from retry_after_ms
+    assert "reset" not in reason.lower()

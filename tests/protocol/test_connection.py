@@ -31,6 +31,7 @@ from shared import (
     MalformedFrame,
     MemberJoined,
     MemberLeft,
+    MemberList,
     MessageAccepted,
     MessagePosted,
     Ping,
@@ -56,13 +57,18 @@ CLIENT_SAMPLES: list[Event] = [
     SendMessage(5, 7, "hello\nworld\t🙂"),
     SendMessage(6, 7, "with an id", "3f1c9e7a-uuid"),
     JoinGroup(7, 7, "pw", "Bob", since_seq=41),
+    JoinGroup(11, 7, None, "Bob", since_seq=41, resume_token="v1.7.Zm9v~bar_baz-123"),
     FetchHistory(8, 7, before_seq=100, limit=20),
     Ping(9),
     Pong(10),
 ]
 SERVER_SAMPLES: list[Event] = [
     GroupCreated(2, 1, "team", "Alice"),
+    GroupCreated(2, 1, "team", "Alice", "tok.en"),
     GroupJoined(3, 1, "team", "Bob", ("Alice", "Bob"), 17),
+    GroupJoined(3, 1, "team", "Bob", ("Alice", "Bob"), 17, resume_token="tok.en", more_members=True),
+    MemberList(1, ("Carol", "Dave"), True),
+    MemberList(1, (), False),
     HistoryPage(
         6, 1, (HistoryEntry(1, 1795665680029, "Alice", "first"), HistoryEntry(2, 1795665680030, "B", "x")), True
     ),
@@ -72,6 +78,7 @@ SERVER_SAMPLES: list[Event] = [
     MemberJoined(1, "Bob"),
     MemberLeft(1, "Bob"),
     Error(5, "not_member", "you are not in group 1"),
+    Error(6, "too_many_attempts", "wait a little", retry_after_ms=1500),
     Ping(11),
     Pong(12),
     ServerClosing("bye"),
@@ -132,7 +139,7 @@ def test_request_before_hello_is_unexpected() -> None:
         server.receive_data(encode(SendMessage(1, 1, "hi")))
 
 
-def test_client_cannot_send_requests_before_welcome() -> None:
+def test_client_cannot_send_requests_before_hello() -> None:
     client = Connection(Role.CLIENT)
     with pytest.raises(LocalProtocolError):
         client.send(SendMessage(1, 1, "hi"))
@@ -249,9 +256,12 @@ def test_names_are_normalised_to_nfc() -> None:
     assert JoinGroup(1, 1, "pw", decomposed).name == "Zo\u00e9"
 
 
-def test_passwords_never_appear_in_repr() -> None:
+def test_passwords_and_resume_tokens_never_appear_in_repr() -> None:
     assert "hunter2" not in repr(CreateGroup(1, "team", "hunter2", "Alice"))
     assert "hunter2" not in repr(JoinGroup(1, 1, "hunter2", "Alice"))
+    assert "s3cr3t" not in repr(JoinGroup(1, 1, None, "Alice", resume_token="s3cr3t"))
+    assert "s3cr3t" not in repr(GroupCreated(1, 1, "team", "Alice", "s3cr3t"))
+    assert "s3cr3t" not in repr(GroupJoined(1, 1, "team", "Alice", ("Alice",), 0, "s3cr3t"))
 
 
 def test_shared_imports_no_io_modules() -> None:

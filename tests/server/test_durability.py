@@ -23,6 +23,7 @@ from shared import (
 )
 from tests.conftest import LOAD_FLAGS, ServerProcess, sqlite_url
 from tests.helpers import RawClient
+from tests.server.test_store_startup import assert_one_line_refusal, refused_start
 
 
 def start(db: Path, *extra: str) -> ServerProcess:
@@ -194,3 +195,42 @@ def test_migration_from_schema_version_1_keeps_the_data(tmp_path: Path) -> None:
         assert client.request(lambda rid: SendMessage(rid, 1, "new", "id-1"), MessageAccepted).seq == 2
     finally:
         server.stop()
+
+
+def test_a_resend_after_a_restart_gets_its_original_seq_without_since_seq(tmp_path: Path) -> None:
+    """Issue 8 item 8, end to end: after a restart a resend was refused with internal forever, and
+    failed the commit of every other message in its batch."""
+    db = tmp_path / "chat.db"
+    server = start(db)
+    alice = RawClient(server.address)
+    alice.create("one", "pw", "Alice")
+    first = alice.request(lambda rid: SendMessage(rid, 1, "hello", "c-1"), MessageAccepted)
+    assert server.stop() == 0
+    server = start(db)
+    try:
+        alice, bob = RawClient(server.address), RawClient(server.address)
+        bob.create("two", "pw", "Bob")
+        alice.join(1, "pw", "alice")  # no since_seq, another spelling of the same name
+        alice.send(SendMessage(50, 1, "hello", "c-1"))
+        bob.send(SendMessage(51, 2, "innocent"))
+        again = alice.wait_for(lambda e: getattr(e, "request_id", None) == 50)
+        innocent = bob.wait_for(lambda e: getattr(e, "request_id", None) == 51)
+        assert again == MessageAccepted(50, 1, first.seq, first.ts)
+        assert isinstance(innocent, MessageAccepted)
+        page = alice.request(lambda rid: FetchHistory(rid, 1, 100), HistoryPage)
+        assert [e.text for e in page.messages] == ["hello"]  # stored once
+    finally:
+        server.stop()
+
+
+def test_a_store_whose_groups_cannot_be_read_refuses_the_start_in_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "chat.db"
+    server = start(db)
+    RawClient(server.address).create("one", "pw", "Alice")
+    assert server.stop() == 0
+    raw = sqlite3.connect(db, isolation_level=None)
+    raw.execute("UPDATE groups SET name = CAST(x'ff' AS TEXT)")  # not UTF-8: the groups cannot be loaded
+    raw.close()
+    status, lines = refused_start(db)
+    assert status == 1
+    assert_one_line_refusal(lines, "cannot load the groups from", str(db.resolve()))

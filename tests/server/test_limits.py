@@ -7,10 +7,8 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Protocol
 
 import msgpack
 import pytest
@@ -29,28 +27,8 @@ from shared import (
     ProtocolError,
     SendMessage,
 )
-from tests.conftest import LOAD_FLAGS, ServerProcess, sqlite_url
+from tests.conftest import LOAD_FLAGS, ServerProcess, Starter, sqlite_url
 from tests.helpers import RawClient
-
-
-class Starter(Protocol):
-    def __call__(self, *flags: str) -> ServerProcess: ...
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Starter]:
-    """Start a server with extra flags; every server started is stopped after the test."""
-    started: list[ServerProcess] = []
-
-    def run(*flags: str) -> ServerProcess:
-        proc = ServerProcess(["--store", sqlite_url(tmp_path / f"chat{len(started)}.db"), *flags])
-        proc.start()
-        started.append(proc)
-        return proc
-
-    yield run
-    for proc in started:
-        proc.stop()
 
 
 def events_until_closed(client: RawClient) -> list[Event]:
@@ -106,8 +84,8 @@ def still_chatting(alice: RawClient, bob: RawClient, text: str = "still here") -
         (b"\x00\x00\x00\x04\x81\xa4ty", "bad_frame"),  # truncated map inside a complete frame
     ],
 )
-def test_each_bad_frame_closes_only_its_own_connection(start: Starter, payload: bytes, code: str) -> None:
-    server = start()
+def test_each_bad_frame_closes_only_its_own_connection(start_server: Starter, payload: bytes, code: str) -> None:
+    server = start_server()
     alice, bob = pair_in_group(server)
     mallory = RawClient(server.address)
     mallory.send_raw(payload)
@@ -115,8 +93,8 @@ def test_each_bad_frame_closes_only_its_own_connection(start: Starter, payload: 
     still_chatting(alice, bob)
 
 
-def test_before_hello_even_a_2_kib_frame_is_refused(start: Starter) -> None:
-    server = start()
+def test_before_hello_even_a_2_kib_frame_is_refused(start_server: Starter) -> None:
+    server = start_server()
     stranger = RawClient(server.address, handshake=False)
     stranger.send_raw((2000).to_bytes(4, "big"))  # over the 1 KiB handshake limit; fine after it
     assert closed_with(stranger).code == "frame_too_large"
@@ -145,8 +123,8 @@ class Listener(threading.Thread):
         return event in self.events
 
 
-def test_a_client_that_never_reads_is_cut_off_while_others_carry_on(start: Starter) -> None:
-    server = start(*LOAD_FLAGS, "--output-hard-limit", "262144", "--output-soft-limit", "131072")
+def test_a_client_that_never_reads_is_cut_off_while_others_carry_on(start_server: Starter) -> None:
+    server = start_server(*LOAD_FLAGS, "--output-hard-limit", "262144", "--output-soft-limit", "131072")
     sender, reader = RawClient(server.address), RawClient(server.address)
     sender.create("flood", "pw", "sender")
     reader.join(1, "pw", "reader")
@@ -176,8 +154,8 @@ def test_a_client_that_never_reads_is_cut_off_while_others_carry_on(start: Start
 # --- floods and guessing --------------------------------------------------------------------------
 
 
-def test_a_flood_is_delayed_then_refused_never_dropped(start: Starter) -> None:
-    server = start("--message-burst", "5", "--message-rate", "4", "--message-queue", "3")
+def test_a_flood_is_delayed_then_refused_never_dropped(start_server: Starter) -> None:
+    server = start_server("--message-burst", "5", "--message-rate", "4", "--message-queue", "3")
     alice, bob = pair_in_group(server)
     for i in range(12):
         bob.send(SendMessage(i + 100, 1, f"m{i}", f"id-{i}"))
@@ -190,8 +168,8 @@ def test_a_flood_is_delayed_then_refused_never_dropped(start: Starter) -> None:
     assert texts == [f"m{i}" for i in range(8)]  # in order, nothing silently lost
 
 
-def test_password_guessing_is_throttled_and_unknown_groups_count_the_same(start: Starter) -> None:
-    server = start("--login-failures-per-group", "3", "--login-failures-per-address", "5")
+def test_password_guessing_is_slowed_and_unknown_groups_count_the_same(start_server: Starter) -> None:
+    server = start_server("--login-free-failures", "3", "--login-delay", "30", "--login-delay-max", "30")
     owner = RawClient(server.address)
     owner.create("vault", "correct horse", "Owner")
     guesser = RawClient(server.address)
@@ -200,15 +178,28 @@ def test_password_guessing_is_throttled_and_unknown_groups_count_the_same(start:
     blocked = guesser.refused(lambda rid: JoinGroup(rid, 1, "correct horse", "Eve"))
     assert blocked.code == "too_many_attempts"
     assert "try again in" in blocked.message
-    for group_id in (50, 51):  # unknown groups: the same answer, and they count towards the address limit
-        assert (
-            guesser.refused(partial(JoinGroup, group_id=group_id, password="x", name="Eve")).code == "bad_credentials"
-        )
-    assert guesser.refused(lambda rid: JoinGroup(rid, 52, "x", "Eve")).code == "too_many_attempts"
+    assert blocked.retry_after_ms is not None
+    assert 0 < blocked.retry_after_ms <= 30_000
+    for guess in ("a", "b", "c"):  # an unknown group: the same answers, the same delay
+        assert guesser.refused(partial(JoinGroup, group_id=50, password=guess, name="Eve")).code == "bad_credentials"
+    assert guesser.refused(lambda rid: JoinGroup(rid, 50, "x", "Eve")).code == "too_many_attempts"
 
 
-def test_group_creation_per_address_is_capped(start: Starter) -> None:
-    server = start("--groups-per-address", "2")
+def test_wrong_guesses_sent_at_once_are_counted_before_any_is_checked(start_server: Starter) -> None:
+    """14 connections from one address each send a wrong password at the same moment: only the free
+    tries reach the hash workers (once all 14 were checked, as each was counted only once hashed)."""
+    server = start_server("--login-free-failures", "3", "--login-delay", "30", "--login-delay-max", "30")
+    RawClient(server.address).create("vault", "correct horse", "Owner")
+    guessers = [RawClient(server.address) for _ in range(14)]
+    wire = [g.conn.send(JoinGroup(1, 1, f"guess {i}", f"Eve{i}")) for i, g in enumerate(guessers)]
+    for guesser, data in zip(guessers, wire, strict=True):
+        guesser.send_raw(data)
+    codes = sorted(g.wait_for(lambda e: getattr(e, "request_id", None) == 1).code for g in guessers)  # type: ignore[attr-defined]
+    assert codes == ["bad_credentials"] * 3 + ["too_many_attempts"] * 11
+
+
+def test_group_creation_per_address_is_capped(start_server: Starter) -> None:
+    server = start_server("--groups-per-address", "2")
     client = RawClient(server.address)
     client.create("one", "pw", "A")
     client.create("two", "pw", "A")
@@ -216,23 +207,26 @@ def test_group_creation_per_address_is_capped(start: Starter) -> None:
     assert error.code == "too_many_groups"
 
 
-def test_one_password_check_at_a_time_per_connection(start: Starter) -> None:
-    server = start()
+def test_a_request_behind_a_password_check_waits_for_its_answer(start_server: Starter) -> None:
+    """Requests of one connection are handled in the order sent: the second join is looked at only
+    once the first is answered (it used to be refused with busy)."""
+    server = start_server()
     RawClient(server.address).create("team", "pw", "Owner")
     eager = RawClient(server.address)
     eager.send(JoinGroup(1, 1, "pw", "A"))
     eager.send(JoinGroup(2, 1, "pw", "B"))
+    first = eager.wait_for(lambda e: getattr(e, "request_id", None) in {1, 2})
+    assert first.TYPE == "group_joined"
     second = eager.wait_for(lambda e: getattr(e, "request_id", None) == 2)
     assert isinstance(second, Error)
-    assert second.code == "busy"
-    assert eager.wait_for(lambda e: getattr(e, "request_id", None) == 1).TYPE == "group_joined"
+    assert second.code == "already_member"
 
 
 # --- connection caps ------------------------------------------------------------------------------
 
 
-def test_max_connections_plus_one_gets_an_explicit_error(start: Starter) -> None:
-    server = start("--max-connections", "3")
+def test_max_connections_plus_one_gets_an_explicit_error(start_server: Starter) -> None:
+    server = start_server("--max-connections", "3")
     kept = [RawClient(server.address) for _ in range(3)]
     extra = RawClient(server.address, handshake=False)
     assert closed_with(extra).code == "server_full"
@@ -242,8 +236,8 @@ def test_max_connections_plus_one_gets_an_explicit_error(start: Starter) -> None
     RawClient(server.address).close()
 
 
-def test_connections_per_address_and_attempts_per_window_are_capped(start: Starter) -> None:
-    server = start("--max-connections-per-address", "2", "--connect-attempts", "4")
+def test_connections_per_address_and_attempts_per_window_are_capped(start_server: Starter) -> None:
+    server = start_server("--max-connections-per-address", "2", "--connect-attempts", "4")
     first, _second = RawClient(server.address), RawClient(server.address)
     assert closed_with(RawClient(server.address, handshake=False)).code == "too_many_connections"
     first.close()
@@ -257,22 +251,22 @@ def test_connections_per_address_and_attempts_per_window_are_capped(start: Start
 # --- timeouts -------------------------------------------------------------------------------------
 
 
-def test_no_hello_in_time_is_a_timeout(start: Starter) -> None:
-    server = start("--hello-timeout", "1")
+def test_no_hello_in_time_is_a_timeout(start_server: Starter) -> None:
+    server = start_server("--hello-timeout", "1")
     silent = RawClient(server.address, handshake=False)
     error = closed_with(silent)
     assert (error.code, error.message) == ("timeout", "no handshake within 1 s")
 
 
-def test_a_partial_frame_left_idle_is_a_timeout(start: Starter) -> None:
-    server = start("--frame-timeout", "1")
+def test_a_partial_frame_left_idle_is_a_timeout(start_server: Starter) -> None:
+    server = start_server("--frame-timeout", "1")
     client = RawClient(server.address)
     client.send_raw(b"\x00\x00\x00\x10\x81")  # 1 of 16 announced bytes, then silence
     assert closed_with(client).message == "incomplete frame idle for 1 s"
 
 
-def test_unanswered_pings_close_the_connection_and_answered_ones_do_not(start: Starter) -> None:
-    server = start("--ping-interval", "1", "--max-unanswered-pings", "2")
+def test_unanswered_pings_close_the_connection_and_answered_ones_do_not(start_server: Starter) -> None:
+    server = start_server("--ping-interval", "1", "--max-unanswered-pings", "2")
     deaf, polite = RawClient(server.address), RawClient(server.address)
     for _ in range(3):  # answering keeps a quiet client connected through as many intervals
         ping = polite.next_event(Ping)
@@ -293,8 +287,8 @@ def _fds_and_rss(pid: int) -> tuple[int, int]:
     return fds, rss_kib
 
 
-def test_a_thousand_connections_opened_and_dropped_leave_no_trace(start: Starter) -> None:
-    server = start(*LOAD_FLAGS)
+def test_a_thousand_connections_opened_and_dropped_leave_no_trace(start_server: Starter) -> None:
+    server = start_server(*LOAD_FLAGS)
     assert server.process is not None
     pid = server.process.pid
     idle_fds = _fds_and_rss(pid)[0]
@@ -322,7 +316,7 @@ def test_a_thousand_connections_opened_and_dropped_leave_no_trace(start: Starter
 # --- TLS ------------------------------------------------------------------------------------------
 
 
-def test_tls_handshake_in_the_loop_then_chat(start: Starter, tmp_path: Path) -> None:
+def test_tls_handshake_in_the_loop_then_chat(start_server: Starter, tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
@@ -331,7 +325,7 @@ def test_tls_handshake_in_the_loop_then_chat(start: Starter, tmp_path: Path) -> 
     )  # fmt: skip
     # A small read chunk leaves decrypted bytes inside the TLS layer after each read, where the
     # selector cannot see them: the burst below only completes if the loop goes back for them.
-    server = start(
+    server = start_server(
         "--tls-cert", str(cert), "--tls-key", str(key), "--hello-timeout", "2", "--read-chunk", "512", *LOAD_FLAGS
     )
     context = ssl.create_default_context(cafile=str(cert))

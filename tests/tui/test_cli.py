@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -56,7 +57,7 @@ def test_scrollback_defaults_to_5000_and_must_be_positive(capsys: pytest.Capture
     assert build_parser().parse_args(["--scrollback", "50"]).scrollback == 50
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--scrollback", "0"])
-    assert "above 0" in capsys.readouterr().err
+    assert "from 1 to" in capsys.readouterr().err
 
 
 def test_plain_runs_the_line_client_and_returns_its_status(server_address: tuple[str, int]) -> None:
@@ -67,8 +68,58 @@ def test_plain_runs_the_line_client_and_returns_its_status(server_address: tuple
     assert "Traceback" not in result.stderr
 
 
+def _closed_port() -> int:
+    """A loopback port nothing listens on: one the kernel just handed out and that was closed again."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_plain_against_a_closed_port_fails_cleanly() -> None:
-    command = [sys.executable, "-m", "chat_tui", "--plain", "--port", "1"]
+    command = [sys.executable, "-m", "chat_tui", "--plain", "--port", str(_closed_port())]
     result = subprocess.run(command, input="", capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
+
+
+BAD_VALUES = [
+    ("--port", "70000"),
+    ("--port", "-1"),
+    ("--port", "0"),
+    ("--port", "seven"),
+    ("--host", ""),
+    ("--name", "Bob: hi"),
+    ("--reconnect-timeout", "inf"),
+    ("--reconnect-timeout", "nan"),
+    ("--reconnect-timeout", "-5"),
+    ("--scrollback", "0"),
+    ("--scrollback", "10000000000"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value"), BAD_VALUES)
+def test_a_bad_flag_value_is_a_usage_error(flag: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--plain", f"{flag}={value}"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {flag}: " in err
+    assert "Traceback" not in err
+
+
+def test_plain_with_port_70000_is_a_usage_error_not_a_traceback() -> None:
+    command = [sys.executable, "-m", "chat_tui", "--plain", "--port", "70000"]
+    result = subprocess.run(command, input="", capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--port: must be a whole number from 1 to 65535" in result.stderr
+
+
+def test_metavars_say_what_each_flag_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines by the terminal width
+    for usage in ("--host ADDRESS", "--port PORT", "--name NAME", "--ca PEM_FILE", "--reconnect-timeout SECONDS"):
+        assert usage in out
+    assert "--scrollback MESSAGES" in out
+    assert "(default: None)" not in out

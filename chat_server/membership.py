@@ -1,0 +1,227 @@
+"""Creating, joining and leaving groups: the order of the checks, the password hand-off, resume tokens.
+
+The order of the checks is the protocol's "Request checks, in order" (PROTOCOL.md) and is chosen so
+that nothing about a group is told before its password is proven (issue 8 item 13): a join is
+checked only against the connection and its address (throttles), then the password (against a decoy
+hash for an unknown group: the same work and the same answer), and only a right password learns
+``already_member``, ``name_taken`` or ``group_full``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from chat_server.config import ServerConfig
+from chat_server.groups import ClientId, Group, GroupDirectory
+from chat_server.guard import Guard
+from chat_server.member_pages import member_pages
+from chat_server.message_log import MessageLog
+from chat_server.outgoing import Action, HashPassword, Outgoing, Replay, VerifyPassword, refusal
+from chat_server.resume import ResumeTokens
+from chat_server.store import StoreError
+from shared import CreateGroup, Error, GroupCreated, GroupJoined, JoinGroup, MemberJoined, MemberLeft, fields, limits
+
+log = logging.getLogger("chat_server")
+
+BAD_CREDENTIALS = "wrong group ID or password"
+# A full hashing queue drains at about a hash per worker every 0.5 s: try again after about that.
+SERVER_BUSY_RETRY = 1.0
+
+
+class Membership:
+    """Who is in which group, and on what grounds."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        groups: GroupDirectory,
+        guard: Guard,
+        log_: MessageLog,
+        *,
+        tokens: ResumeTokens,
+        decoy_hash: str,
+    ) -> None:
+        self.config, self.groups, self.guard, self.log, self.tokens = config, groups, guard, log_, tokens
+        self._decoy_hash = decoy_hash
+
+    def _membership_cap(self, client_id: ClientId, request_id: int) -> list[Action]:
+        if len(self.groups.groups_of(client_id)) >= self.config.max_groups_per_connection:
+            message = f"you are in {self.config.max_groups_per_connection} groups already; leave one first"
+            return refusal(client_id, request_id, "too_many_groups", message)
+        return []
+
+    def _start_hash(self, client_id: ClientId, request_id: int, now: float) -> list[Action]:
+        """Reserve a password hash for this client: its address's budget, then a place in the queue."""
+        if wait := self.guard.hash_wait(client_id, now):
+            self._throttled("hashes", client_id, None, wait)
+            message = f"too many password checks from your address; try again in {math.ceil(wait)} s"
+            return refusal(client_id, request_id, "too_many_attempts", message, wait)
+        code = self.guard.start_auth(client_id)
+        if code is not None:
+            self.guard.hash_not_started(client_id)
+        if code == "busy":
+            return refusal(client_id, request_id, code, "wait for the answer to your previous join or create")
+        if code is not None:
+            self._throttled("server_busy", client_id, None, SERVER_BUSY_RETRY)
+            message = "the server is busy checking passwords; try again soon"
+            return refusal(client_id, request_id, code, message, SERVER_BUSY_RETRY)
+        return []
+
+    def _throttled(self, kind: str, client_id: ClientId, group_id: int | None, wait: float) -> None:
+        address = self.guard.address(client_id)
+        log.info(
+            "throttle kind=%s conn=%d group=%s address=%s retry_after_ms=%d",
+            kind, client_id, group_id, address, math.ceil(wait * 1000),
+        )  # fmt: skip
+
+    # --- create ------------------------------------------------------------------------------------
+
+    def create(self, client_id: ClientId, request: CreateGroup, now: float) -> list[Action]:
+        refused = self._create_refusal(client_id, request, now)
+        return refused or self._start_hash(client_id, request.request_id, now) or [HashPassword(client_id, request)]
+
+    def _create_refusal(self, client_id: ClientId, request: CreateGroup, now: float) -> list[Action]:
+        if refused := self._membership_cap(client_id, request.request_id):
+            return refused
+        if self.groups.name_taken(request.group_name):
+            message = f"a group named {request.group_name!r} (or one that looks the same) already exists"
+            return refusal(client_id, request.request_id, "group_name_taken", message)
+        if wait := self.guard.create_wait(client_id, now):
+            self._throttled("groups", client_id, None, wait)
+            message = f"too many groups created from your address; try again in {math.ceil(wait)} s"
+            return refusal(client_id, request.request_id, "too_many_groups", message, wait)
+        return []
+
+    def finish_create(self, client_id: ClientId, request: CreateGroup, password_hash: str, now: float) -> list[Action]:
+        """The password is hashed: store the group (if still possible), then reply."""
+        refused = self._create_refusal(client_id, request, now)  # another create may have won the race
+        if refused:
+            return refused
+        key = fields.group_name_key(request.group_name)
+        try:
+            group_id = self.log.store.create_group(request.group_name, key, password_hash, int(now * 1000))
+        except StoreError:
+            log.exception("storage error op=create_group conn=%d", client_id)
+            return refusal(client_id, request.request_id, "internal", "the group could not be stored; try again")
+        self.guard.group_created(client_id, now)
+        group = Group(group_id, request.group_name, password_hash)
+        self.groups.add(group)
+        self.groups.add_member(group, client_id, request.name)
+        log.info(
+            "group created id=%d name=%r conn=%d address=%s",
+            group_id,
+            group.name,
+            client_id,
+            self.guard.address(client_id),
+        )
+        token = self.tokens.issue(group_id, fields.name_key(request.name), now)
+        return [Outgoing((client_id,), GroupCreated(request.request_id, group_id, group.name, request.name, token))]
+
+    # --- join --------------------------------------------------------------------------------------
+
+    def join(self, client_id: ClientId, request: JoinGroup, now: float) -> list[Action]:
+        """A join: with a token, checked at once; with a password, throttles first, then the password
+        check off the loop (against a decoy hash for an unknown group: the same work, the same answer)."""
+        if request.resume_token is not None:
+            return self._join_with_token(client_id, request, request.resume_token, now)
+        if refused := self._membership_cap(client_id, request.request_id):
+            return self._refused(client_id, request, refused)
+        if wait := self.guard.login_wait(client_id, request.group_id, now):
+            self._throttled("guesses", client_id, request.group_id, wait)
+            message = f"too many wrong passwords; try again in {math.ceil(wait)} s"
+            return self._refused(
+                client_id, request, refusal(client_id, request.request_id, "too_many_attempts", message, wait)
+            )
+        if refused := self._start_hash(client_id, request.request_id, now):
+            return self._refused(client_id, request, refused)
+        # Counted as a wrong guess now, while it is checked: guesses in flight count (refunded if right).
+        self.guard.guess_started(client_id, request.group_id, now)
+        group = self.groups.get(request.group_id)
+        return [VerifyPassword(client_id, request, group.password_hash if group else self._decoy_hash)]
+
+    def _join_with_token(self, client_id: ClientId, request: JoinGroup, token: str, now: float) -> list[Action]:
+        # Checked on the loop: an HMAC of a few dozen bytes, compared in constant time; no hash, no queue.
+        if refused := self._membership_cap(client_id, request.request_id):
+            return self._refused(client_id, request, refused)
+        group = self.groups.get(request.group_id)
+        key = fields.name_key(request.name)
+        if group is None or not self.tokens.valid(token, request.group_id, key, now):
+            self.guard.guess_started(client_id, request.group_id, now)  # a wrong token is a failed guess
+            return self._refused(
+                client_id, request, refusal(client_id, request.request_id, "bad_credentials", BAD_CREDENTIALS)
+            )
+        return self.admit(client_id, group, request, now, "token")
+
+    def finish_join(self, client_id: ClientId, request: JoinGroup, password_ok: bool, now: float) -> list[Action]:
+        """The password is checked: admit the member (if still possible)."""
+        group = self.groups.get(request.group_id)
+        if group is None or not password_ok:
+            return self._refused(
+                client_id, request, refusal(client_id, request.request_id, "bad_credentials", BAD_CREDENTIALS)
+            )
+        self.guard.guess_succeeded(client_id, request.group_id)
+        return self.admit(client_id, group, request, now, "password")
+
+    def _refused(self, client_id: ClientId, request: JoinGroup, refused: list[Action]) -> list[Action]:
+        """Log a refused join (its code and address), and pass the refusal on."""
+        [reply] = refused
+        assert isinstance(reply, Outgoing)
+        assert isinstance(reply.event, Error)
+        log.info(
+            "join refused code=%s conn=%d group=%d address=%s",
+            reply.event.code, client_id, request.group_id, self.guard.address(client_id),
+        )  # fmt: skip
+        return refused
+
+    def _admission_refusal(self, client_id: ClientId, group: Group, request: JoinGroup) -> list[Action]:
+        """What only someone who proved the password may learn."""
+        rid = request.request_id
+        if client_id in group.members:
+            return refusal(client_id, rid, "already_member", f"you are already in group {group.group_id}")
+        if group.name_in_use(request.name):
+            message = f"someone in this group is already called {request.name!r} (or a name that looks the same)"
+            return refusal(client_id, rid, "name_taken", message)
+        if len(group.members) >= limits.MAX_MEMBERS_IN_FRAME:
+            return refusal(client_id, rid, "group_full", "this group is full")
+        return self._membership_cap(client_id, rid)  # a token join may have filled the connection meanwhile
+
+    def admit(self, client_id: ClientId, group: Group, request: JoinGroup, now: float, via: str) -> list[Action]:
+        """Make ``client_id`` a member: the reply (paged), then its catch-up, and the news to the others."""
+        if refused := self._admission_refusal(client_id, group, request):
+            return self._refused(client_id, request, refused)
+        self.groups.add_member(group, client_id, request.name)
+        log.info(
+            "join accepted conn=%d group=%d address=%s via=%s",
+            client_id,
+            group.group_id,
+            self.guard.address(client_id),
+            via,
+        )
+        token = self.tokens.issue(group.group_id, fields.name_key(request.name), now)
+        joined = GroupJoined(
+            request.request_id, group.group_id, group.name, request.name, (), group.stored_seq, resume_token=token
+        )
+        pages = member_pages(joined, group.member_names(), self.config.max_frame_size)
+        actions: list[Action] = [Outgoing((client_id,), page) for page in pages]
+        after_seq = self._replay_start(group, request.since_seq)
+        if after_seq < group.stored_seq:
+            group.start_catching_up(client_id, after_seq)  # out of live fan-out until the replay reaches stored_seq
+            actions.append(Replay(client_id, group.group_id, after_seq))
+        actions.append(Outgoing(group.others(client_id), MemberJoined(group.group_id, request.name)))
+        return actions
+
+    def _replay_start(self, group: Group, since_seq: int | None) -> int:
+        """The seq after which a joiner's replay starts: the last --history-on-join messages, or those
+        after ``since_seq`` (at most --catch-up-limit; the client pages back for older ones)."""
+        if since_seq is None:
+            return max(0, group.stored_seq - self.config.history_on_join)
+        return max(min(since_seq, group.stored_seq), group.stored_seq - self.config.catch_up_limit)
+
+    # --- leave -------------------------------------------------------------------------------------
+
+    def leave(self, group: Group, client_id: ClientId) -> list[Action]:
+        name = self.groups.remove_member(group, client_id)
+        if name is None:
+            return []
+        return [Outgoing(tuple(group.members), MemberLeft(group.group_id, name))]

@@ -1,0 +1,268 @@
+"""ChatSession against a scripted peer: frames a real server sends only by bad luck, timing or malice.
+
+Each test plays the server's side on a real loopback socket (tests/client/scripted_server.py): an
+acknowledgement and the next message in one read, a garbage frame, an ``internal`` refusal, a
+refused resume token, a member list in pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
+
+import msgpack
+import pytest
+
+from chat_tui.courier import MAX_INTERNAL_RETRIES
+from chat_tui.net import describe_refusal
+from chat_tui.session import ChatSession
+from chat_tui.session_events import (
+    Disconnected,
+    MembersListed,
+    MessageAcknowledged,
+    MessageDelayed,
+    MessageRefused,
+    Reconnected,
+    SessionEvent,
+)
+from shared import (
+    CreateGroup,
+    Error,
+    GroupCreated,
+    GroupJoined,
+    JoinGroup,
+    MessageAccepted,
+    MessagePosted,
+    SendMessage,
+)
+from shared.events import MemberList
+from shared.framing import frame
+from tests.client.helpers import Gate, events_until, expect
+from tests.client.scripted_server import ScriptedConnection, ScriptedServer
+
+GROUP = 7
+T = TypeVar("T")
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedServer]:
+    server = await ScriptedServer().start()
+    yield server
+    await server.close()
+
+
+async def _session_in_group(
+    scripted: ScriptedServer, *, gate: Gate | None = None, token: str = ""
+) -> tuple[ChatSession, ScriptedConnection]:
+    """A session connected to ``scripted`` that created group :data:`GROUP` as Alice."""
+    session = ChatSession(*scripted.address, wait=gate or Gate())
+    await session.connect()
+    peer = await scripted.accept()
+    creating = _in_background(session.create_group("Lobby", "pw", "Alice"))
+    create = await peer.receive_a(CreateGroup)
+    created = GroupCreated(create.request_id, GROUP, "Lobby", "Alice")
+    await peer.send(_with_token(created, token) if token else created)
+    await creating
+    return session, peer
+
+
+def _with_token(created: GroupCreated, token: str) -> GroupCreated:
+    return GroupCreated(created.request_id, created.group_id, created.group_name, created.name, resume_token=token)
+
+
+def _in_background(coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Run a request while the test plays the server's answer."""
+    return asyncio.create_task(coroutine)
+
+
+def _kinds(events: list[SessionEvent]) -> list[tuple[str, int]]:
+    """(kind, seq) of each message event, in delivery order."""
+    out = []
+    for event in events:
+        if isinstance(event, MessageAcknowledged | MessagePosted):
+            out.append((type(event).__name__, event.seq))
+    return out
+
+
+# --- item 11: an acknowledgement read together with the next message ----------------------------
+
+
+async def test_an_ack_read_with_the_next_message_is_delivered_before_it(scripted: ScriptedServer) -> None:
+    session, peer = await _session_in_group(scripted)
+    for round_ in range(20):  # each round is one read holding our ack (seq n) and Bob's message (n + 1)
+        sent = await session.send(GROUP, f"mine {round_}")
+        request = await peer.receive_a(SendMessage)
+        seq = 2 * round_ + 1
+        await peer.send(
+            MessageAccepted(request.request_id, GROUP, seq, 1000 * seq),
+            MessagePosted(GROUP, seq + 1, 1000 * seq + 1, "Bob", f"bob {round_}"),
+        )
+        events = await events_until(session, lambda e: isinstance(e, MessagePosted))
+        assert _kinds(events) == [("MessageAcknowledged", seq), ("MessagePosted", seq + 1)], events
+        acknowledged = [e for e in events if isinstance(e, MessageAcknowledged)]
+        assert acknowledged[0].message == sent
+    await session.close()
+
+
+# --- item 12: a malformed frame from the server --------------------------------------------------
+
+GARBAGE = {
+    "bin key": msgpack.packb({"type": "ping", "nonce": 1, b"": 0, "zz": 0}, use_bin_type=True),
+    "int key": msgpack.packb({"type": "ping", "nonce": 1, 5: 0}, use_bin_type=True),
+    "not a map": msgpack.packb([1, 2, 3]),
+    "unknown type": msgpack.packb({"type": "surprise"}),
+    "not msgpack": b"\xc1\xc1\xc1",
+    "huge int": msgpack.packb({"type": "message_posted", "group_id": GROUP, "seq": 2**64 - 1, "ts": -1}),
+}
+
+
+@pytest.mark.parametrize("garbage", GARBAGE.values(), ids=GARBAGE.keys())
+async def test_a_malformed_frame_is_logged_and_the_session_reconnects(
+    scripted: ScriptedServer, garbage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = Gate()
+    session, peer = await _session_in_group(scripted, gate=gate)
+    with caplog.at_level(logging.WARNING, logger="chat_tui"):
+        await peer.send_raw(frame(garbage))
+        await expect(session, Disconnected)
+    assert any(record.name.startswith("chat_tui") for record in caplog.records), "the drop was not logged"
+    await peer.wait_closed_by_client()  # the link is dropped, not left open
+
+    gate.open()
+    again = await scripted.accept()
+    join = await again.receive_a(JoinGroup)
+    assert join.group_id == GROUP
+    await again.send(GroupJoined(join.request_id, GROUP, "Lobby", "Alice", ("Alice",), 0))
+    await expect(session, Reconnected)
+    await session.close()
+
+
+# --- item 8: ``internal`` is retried with the same text and client_msg_id -------------------------
+
+
+async def test_an_internal_error_is_retried_with_the_same_client_msg_id(scripted: ScriptedServer) -> None:
+    session, peer = await _session_in_group(scripted)
+    sent = await session.send(GROUP, "keep me")
+    first = await peer.receive_a(SendMessage)
+    await peer.send(Error(first.request_id, "internal", "storage failed; send it again"))
+    second = await peer.receive_a(SendMessage)
+    assert (second.client_msg_id, second.text) == (first.client_msg_id, first.text) == (sent.client_msg_id, "keep me")
+    await peer.send(MessageAccepted(second.request_id, GROUP, 1, 1000))
+    events = await events_until(session, lambda e: isinstance(e, MessageAcknowledged | MessageRefused))
+    assert isinstance(events[-1], MessageAcknowledged), events
+    delayed = [e for e in events if isinstance(e, MessageDelayed)]
+    assert [(d.message, d.code) for d in delayed] == [(sent, "internal")]  # shown as still pending
+    await session.close()
+
+
+# --- item 15: rejoin with the resume token; the password only if the token is refused ------------
+
+
+async def _rejoin(scripted: ScriptedServer, issue: str) -> tuple[ScriptedConnection, JoinGroup]:
+    """The reconnected session's first join request; answered with a new token ``issue``."""
+    peer = await scripted.accept()
+    join = await peer.receive_a(JoinGroup)
+    await peer.send(GroupJoined(join.request_id, GROUP, "Lobby", "Alice", ("Alice",), 0, resume_token=issue))
+    return peer, join
+
+
+async def test_rejoins_use_the_resume_token_then_the_password_if_it_is_refused(
+    scripted: ScriptedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = Gate()
+    gate.open()
+    caplog.set_level(logging.DEBUG)
+    session, peer = await _session_in_group(scripted, gate=gate, token="token-1")
+
+    peer.abort()
+    peer, join = await _rejoin(scripted, "token-2")
+    assert (join.password, join.resume_token, join.name) == (None, "token-1", "Alice")
+    await expect(session, Reconnected)
+
+    peer.abort()  # the next rejoin presents the newest token; the server refuses it this time
+    peer = await scripted.accept()
+    join = await peer.receive_a(JoinGroup)
+    assert (join.password, join.resume_token) == (None, "token-2")
+    await peer.send(Error(join.request_id, "bad_credentials", "wrong group ID or password"))
+    join = await peer.receive_a(JoinGroup)
+    assert (join.password, join.resume_token) == ("pw", None)  # the fallback, on the same connection
+    await peer.send(GroupJoined(join.request_id, GROUP, "Lobby", "Alice", ("Alice",), 0, resume_token="token-3"))
+    await expect(session, Reconnected)
+
+    shown = repr(session._ledger.groups) + caplog.text  # what a debugging print or a log would show
+    assert "token-" not in shown  # credentials never reach a log line or a repr
+    assert "'pw'" not in shown
+    await session.close()
+
+
+async def test_a_paged_member_list_is_complete_after_its_last_page(scripted: ScriptedServer) -> None:
+    session = ChatSession(*scripted.address, wait=Gate())
+    await session.connect()
+    peer = await scripted.accept()
+    joining = _in_background(session.join_group(GROUP, "pw", "Carol"))
+    join = await peer.receive_a(JoinGroup)
+    await peer.send(  # one read: the reply, both pages and a message right behind them
+        GroupJoined(join.request_id, GROUP, "Lobby", "Carol", ("Alice", "Bob"), 1, more_members=True),
+        MemberList(GROUP, ("Dave",), True),
+        MemberList(GROUP, ("Erin", "Carol"), False),
+        MessagePosted(GROUP, 1, 1000, "Alice", "hi"),
+    )
+    reply = await joining
+    assert isinstance(reply, GroupJoined)
+    assert reply.more_members
+    events = await events_until(session, lambda e: isinstance(e, MessagePosted))
+    listed = [e for e in events if isinstance(e, MembersListed)]
+    assert listed == [MembersListed(GROUP, ("Alice", "Bob", "Dave", "Erin", "Carol"))]
+    await session.close()
+
+
+# --- throttling: ``retry_after_ms`` says when to try again ---------------------------------------
+
+
+async def test_a_rate_limited_message_waits_as_long_as_the_server_says(scripted: ScriptedServer) -> None:
+    session, peer = await _session_in_group(scripted)
+    sent = await session.send(GROUP, "slow down")
+    first = await peer.receive_a(SendMessage)
+    await peer.send(Error(first.request_id, "rate_limited", "too fast", retry_after_ms=40))
+    second = await peer.receive_a(SendMessage)
+    assert second.client_msg_id == sent.client_msg_id
+    await peer.send(MessageAccepted(second.request_id, GROUP, 1, 1000))
+    events = await events_until(session, lambda e: isinstance(e, MessageAcknowledged))
+    assert [(e.retry_in, e.code) for e in events if isinstance(e, MessageDelayed)] == [(0.04, "rate_limited")]
+    await session.close()
+
+
+def test_a_refusal_with_retry_after_says_when_to_try_again() -> None:
+    throttled = Error(1, "too_many_attempts", "too many wrong passwords", retry_after_ms=2500)
+    assert describe_refusal(throttled) == "too many wrong passwords (try again in 3 s)"
+    assert describe_refusal(Error(1, "bad_request", "no")) == "no"
+    said = Error(None, "too_many_connections", "too many attempts; try again in 4 s", retry_after_ms=4000)
+    assert describe_refusal(said) == said.message  # never said twice
+
+
+async def test_a_message_the_server_keeps_failing_to_store_is_refused_after_the_last_retry(
+    scripted: ScriptedServer,
+) -> None:
+    waited: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        waited.append(seconds)
+
+    session = ChatSession(*scripted.address, wait=Gate(), pause=pause)
+    await session.connect()
+    peer = await scripted.accept()
+    creating = _in_background(session.create_group("Lobby", "pw", "Alice"))
+    create = await peer.receive_a(CreateGroup)
+    await peer.send(GroupCreated(create.request_id, GROUP, "Lobby", "Alice"))
+    await creating
+    await session.send(GROUP, "doomed")
+    for _ in range(MAX_INTERNAL_RETRIES + 1):
+        request = await peer.receive_a(SendMessage)
+        await peer.send(Error(request.request_id, "internal", "storage failed"))
+    refused = (await events_until(session, lambda e: isinstance(e, MessageRefused)))[-1]
+    assert isinstance(refused, MessageRefused)
+    assert refused.code == "internal"
+    assert waited == [0.5, 1.0, 2.0, 4.0, 8.0][:MAX_INTERNAL_RETRIES]  # doubling, capped
+    await session.close()
