@@ -129,7 +129,8 @@ class ServerConfig:
     # Guessing is slowed, never locked out (issue 8 item 14): a lockout per address also locks out everyone
     # behind that address. ergo login-throttling allows 3 attempts a minute; Synapse failed_attempts burst 3.
     login_free_failures: int = setting(
-        3, "wrong passwords per (address, group) before each further try is delayed (0: delay from the first)",
+        3,
+        "wrong passwords per (address, group) before each further try is delayed (0: delay from the first)",
         kinds.COUNT_OR_ZERO,
     )
     # The delay doubles per further failure, from --login-delay up to --login-delay-max.

@@ -50,6 +50,9 @@ def is_default_ignorable(char: str) -> bool:
 
 def is_blank(text: str) -> bool:
     """Whether ``text`` shows nothing: only White_Space and Default_Ignorable_Code_Point characters."""
+    first = text[:1]
+    if first.isascii() and first.isalnum():
+        return False  # the common case, decided by the first character without the general walk
     return all(char in WHITE_SPACE or is_default_ignorable(char) for char in text)
 
 

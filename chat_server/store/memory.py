@@ -43,7 +43,10 @@ class MemoryStore:
         self._check(messages)  # all or nothing, as one SQLite transaction
         for message in messages:
             log = self._logs[message.group_id]
-            bisect.insort(log, message, key=lambda m: m.seq)
+            if not log or log[-1].seq < message.seq:
+                log.append(message)  # the common case: seqs arrive in order, no search needed
+            else:
+                bisect.insort(log, message, key=_seq)
             if message.client_msg_id is not None:
                 self._by_client_id[(message.group_id, fields.name_key(message.sender), message.client_msg_id)] = message
 
@@ -55,8 +58,7 @@ class MemoryStore:
             log = self._logs.get(m.group_id)
             if log is None:
                 raise StoreError(f"cannot store {len(messages)} message(s): no group {m.group_id}")
-            at = bisect.bisect_left(log, m.seq, key=lambda s: s.seq)
-            if (m.group_id, m.seq) in seqs or (at < len(log) and log[at].seq == m.seq):
+            if (m.group_id, m.seq) in seqs or self._holds_seq(log, m.seq):
                 raise StoreError(f"cannot store {len(messages)} message(s): seq {m.seq} of group {m.group_id} taken")
             seqs.add((m.group_id, m.seq))
             if m.client_msg_id is not None:
@@ -66,14 +68,21 @@ class MemoryStore:
                     raise StoreError(f"cannot store {len(messages)} message(s): {taken}")
                 client_ids.add(key)
 
+    @staticmethod
+    def _holds_seq(log: list[StoredMessage], seq: int) -> bool:
+        if not log or log[-1].seq < seq:
+            return False  # past the end: the common case of a new message, decided without a search
+        at = bisect.bisect_left(log, seq, key=_seq)
+        return at < len(log) and log[at].seq == seq
+
     def messages_before(self, group_id: int, before_seq: int, limit: int) -> list[StoredMessage]:
         log = self._logs.get(group_id, [])
-        end = bisect.bisect_left(log, before_seq, key=lambda m: m.seq)
+        end = bisect.bisect_left(log, before_seq, key=_seq)
         return log[max(0, end - limit) : end]
 
     def messages_after(self, group_id: int, after_seq: int, limit: int) -> list[StoredMessage]:
         log = self._logs.get(group_id, [])
-        start = bisect.bisect_right(log, after_seq, key=lambda m: m.seq)
+        start = bisect.bisect_right(log, after_seq, key=_seq)
         return log[start : start + limit]
 
     def find_by_client_id(self, group_id: int, sender_key: str, client_msg_id: str) -> StoredMessage | None:
@@ -88,3 +97,7 @@ class MemoryStore:
     def _last_seq(self, group_id: int) -> int:
         log = self._logs.get(group_id)
         return log[-1].seq if log else 0
+
+
+def _seq(message: StoredMessage) -> int:
+    return message.seq
