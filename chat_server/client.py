@@ -153,7 +153,7 @@ class Client:
         return self._expired(now, config) or self._over_soft_limit(now, config) or self._ping_due(now, config)
 
     def _expired(self, now: float, config: ServerConfig) -> str | None:
-        if self.refusal is not None and now - self.connected_at > config.tls_refusal_timeout:
+        if self.refusal is not None and self.tls_handshaking and now - self.connected_at > config.tls_refusal_timeout:
             return f"no TLS handshake within {config.tls_refusal_timeout:g} s to hear a refusal"
         if (self.tls_handshaking or self.conn.state is not State.READY) and (
             now - self.connected_at > config.hello_timeout

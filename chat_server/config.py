@@ -92,8 +92,9 @@ class ServerConfig:
     # NATS TLS_TIMEOUT is 2 s. A refused TLS client is told why only after its handshake (item 18), and
     # a refusal must not hold a descriptor long: a hammering client gets these by the hundred.
     tls_refusal_timeout: float = setting(2.0, "seconds a refused TLS client has to finish its handshake and hear why")
-    # Refusals are what a flood produces; past this many handshakes at once, refuse by closing silently.
-    max_tls_refusals: int = setting(64, "refused TLS connections being told why at once; more are just closed")
+    # Refusals are what a flood produces; past this many being told at once, a refusal is one best-effort
+    # write and a close (over TLS, a silent close: no handshake is spent on it).
+    max_refusals: int = setting(64, "refused connections being told why at once; past it they are just closed")
     # Closing a socket with unread bytes makes the kernel send a reset, which can destroy our last frame
     # before the peer reads it (a client that pipelined a hello). Apache lingers 2 s for the same reason.
     linger_timeout: float = setting(2.0, "seconds a closed connection's last incoming bytes are drained")

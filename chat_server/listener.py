@@ -118,18 +118,22 @@ class Listener:
         return Accepted(sock, peer, key)
 
     def _refuse(self, sock: socket.socket, peer: tuple[str, int], key: str, refusal: Error) -> Accepted | None:
-        if self.tls is not None and self.refusing < self.config.max_tls_refusals:
-            self.refusing += 1  # the loop handshakes, sends the refusal, and calls refusal_done()
-            wrapped = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-            return Accepted(wrapped, peer, key, refusal)
-        if self.tls is None:  # best effort, never blocking: a refusal must not cost us a turn
+        if self.refusing < self.config.max_refusals:
+            # The loop sends the refusal (after the TLS handshake, if any), lingers until the peer has
+            # read it and closed, then calls refusal_done(). Closing here with the peer's pipelined hello
+            # unread would make the kernel reset the connection and destroy the frame.
+            self.refusing += 1
+            if self.tls is not None:
+                sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            return Accepted(sock, peer, key, refusal)
+        if self.tls is None:  # past the cap: best effort, never blocking; a refusal must not cost us a turn
             with contextlib.suppress(OSError):
                 sock.send(encode(refusal))
         sock.close()
         return None
 
     def refusal_done(self) -> None:
-        """A refused TLS connection handed to the loop has closed."""
+        """A refused connection handed to the loop has closed."""
         self.refusing -= 1
 
     def resume_if_due(self) -> None:

@@ -178,6 +178,8 @@ class ChatServer:
             log.info("%r accepted", client)
         if client.tls_handshaking:
             self._guarded("TLS handshake", self._continue_handshake, client)
+        elif client.refusal is not None:  # plain TCP: tell it at once, then linger until it has read it
+            self._table.refuse(client, self._monotonic(), client.refusal)
 
     def _continue_handshake(self, client: Client) -> None:
         try:

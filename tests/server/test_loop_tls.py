@@ -50,8 +50,8 @@ def test_a_refused_tls_client_that_never_handshakes_is_closed_after_the_refusal_
     first.close()
 
 
-def test_past_max_tls_refusals_a_refusal_is_a_plain_close(start_server: Starter, tmp_path: Path) -> None:
-    server, context = _tls_server(start_server, tmp_path, "--max-tls-refusals", "1", "--tls-refusal-timeout", "30")
+def test_past_max_refusals_a_tls_refusal_is_a_plain_close(start_server: Starter, tmp_path: Path) -> None:
+    server, context = _tls_server(start_server, tmp_path, "--max-refusals", "1", "--tls-refusal-timeout", "30")
     first = _tls_client(server, context)
     silent = socket.create_connection(server.address, timeout=10)  # takes the one refusal place
     with pytest.raises((ssl.SSLError, ConnectionError)):
