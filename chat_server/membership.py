@@ -129,7 +129,8 @@ class Membership:
             return self._refused(client_id, request, refused)
         if wait := self.guard.login_wait(client_id, request.group_id, now):
             self._throttled("guesses", client_id, request.group_id, wait)
-            message = f"too many wrong passwords; try again in {math.ceil(wait)} s"
+            # Guesses still being checked count too, so this may meet a right password in flight: say "tries".
+            message = f"too many password tries for this group from your address; try again in {math.ceil(wait)} s"
             return self._refused(
                 client_id, request, refusal(client_id, request.request_id, "too_many_attempts", message, wait)
             )
