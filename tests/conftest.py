@@ -9,12 +9,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import pytest
+
+from tests.client.scripted_server import ScriptedServer
 
 # "listening on 127.0.0.1:7030" or, for an IPv6 address, "listening on [::]:7030".
 _LISTENING = re.compile(r"listening on (?:\[([0-9A-Fa-f:.]+)\]|([\d.]+)):(\d+)")
@@ -147,3 +149,11 @@ def start_server(tmp_path: Path) -> Iterator[Starter]:
     yield run
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedServer]:
+    """A scripted peer on 127.0.0.1:0 playing the server's side, for what a real server never sends."""
+    server = await ScriptedServer().start()
+    yield server
+    await server.close()

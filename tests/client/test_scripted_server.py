@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import msgpack
@@ -44,13 +44,6 @@ from tests.client.scripted_server import ScriptedConnection, ScriptedServer
 
 GROUP = 7
 T = TypeVar("T")
-
-
-@pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedServer]:
-    server = await ScriptedServer().start()
-    yield server
-    await server.close()
 
 
 async def _session_in_group(

@@ -11,9 +11,6 @@ import asyncio
 import io
 import os
 import re
-from collections.abc import AsyncIterator
-
-import pytest
 
 from chat_tui import plain
 from chat_tui.plain_client import message_line
@@ -23,13 +20,6 @@ from tests.client.scripted_server import ScriptedServer
 ESCAPES = "A\x1b]0;PWNED\x07B\x1b]52;c;SGVsbG8=\x07C\x9b31mD\u202eE"
 _RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 GROUP = 3
-
-
-@pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedServer]:
-    server = await ScriptedServer().start()
-    yield server
-    await server.close()
 
 
 def test_a_name_cannot_forge_a_plain_line() -> None:

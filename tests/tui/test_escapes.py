@@ -10,9 +10,7 @@ raw ESC, C1 and bidi controls; the visible placeholder (␛) proves each path wa
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
 from textual.pilot import Pilot
 
 from chat_tui import messages
@@ -37,13 +35,6 @@ BIDI_TEXT = "left \u202eright\u202c and \u2066isolated\u2069"
 """Message text may hold bidi controls (they are format characters, not controls, to the protocol)."""
 _RAW = re.compile("[\x1b\x07\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 GROUP = 3
-
-
-@pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedServer]:
-    server = await ScriptedServer().start()
-    yield server
-    await server.close()
 
 
 def _assert_screen_clean(pilot: Pilot[int], *, expect_shown: bool = True) -> None:

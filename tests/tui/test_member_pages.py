@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from chat_tui.screens import ChatScreen, HomeScreen, JoinDialog
 from chat_tui.screens.form import refusal_text
 from chat_tui.widgets import MemberList
@@ -15,13 +11,6 @@ from tests.client.scripted_server import ScriptedServer
 from tests.tui.helpers import SIZE, make_app, wait_until
 
 GROUP = 12
-
-
-@pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedServer]:
-    server = await ScriptedServer().start()
-    yield server
-    await server.close()
 
 
 async def test_the_member_list_is_complete_once_the_last_page_came(scripted: ScriptedServer) -> None:
