@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.timer import Timer
 
@@ -36,6 +39,8 @@ from chat_tui.widgets import LinkStatus
 from chat_tui.widgets.message_pane import SCROLLBACK
 from shared import GroupCreated, GroupJoined
 
+log = logging.getLogger("chat_tui.app")
+
 EARLY_EVENTS = 2000
 """Events kept for a group whose chat screen is not open yet: the replay right behind our join reply
 (up to 1000 messages on a catch-up) reaches the app before the dialog's result opens the screen."""
@@ -58,6 +63,8 @@ class ChatApp(App[int]):
 
     CSS_PATH = "chat.tcss"
     TITLE = "groupchat"
+    # Ctrl+L redraws, as in every terminal program (it used to leave the chat, one slip from losing it).
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+l", "redraw", "Redraw", show=False)]
 
     connection_status: reactive[LinkStatus] = reactive(LinkStatus(), init=False)
     """What the connection is doing; every ConnectionBanner shows it."""
@@ -93,7 +100,11 @@ class ChatApp(App[int]):
 
     def on_mount(self) -> None:
         """Start at the connect screen."""
-        self.push_screen(ConnectScreen(self.host, self.port, self.you, focus_connect=bool(self.you)))
+        self.push_screen(ConnectScreen(self.host, self.port, self.you))
+
+    def action_redraw(self) -> None:
+        """Paint the whole screen again, over whatever another program wrote to the terminal."""
+        self.refresh(repaint=True)
 
     # --- the session's lifetime -------------------------------------------------------------------
 
@@ -124,16 +135,21 @@ class ChatApp(App[int]):
             try:
                 await session.connect()
             except LinkError as exc:
+                log.warning("%s", sanitize_line(str(exc)))  # server text: one line, no escapes
                 self.post_message(messages.ConnectFailed(str(exc)))
                 return
             except Exception as exc:  # e.g. a bad TLS setting: still a sentence, never a traceback
+                log.exception("cannot connect to %s:%d", host, port)  # the traceback goes to the log file only
                 self.post_message(messages.ConnectFailed(f"cannot connect to {host}:{port}: {exc}"))
                 return
+            log.info("connected to %s:%d", host, port)
             self.post_message(messages.Connected(session))
             while not isinstance(event := await session.next_event(), GaveUp):
                 self.post_message(messages.SessionNews(event))
+            log.warning("gave up on %s:%d: %s", host, port, sanitize_line(event.reason))
             self.post_message(messages.SessionNews(event))
         except Exception as exc:
+            log.exception("the session with %s:%d failed", host, port)
             self.post_message(messages.SessionNews(GaveUp(f"internal error: {exc}", 0)))
         finally:
             await session.close()  # also on cancellation, when the app exits
@@ -163,7 +179,7 @@ class ChatApp(App[int]):
         unsent = f" ({event.unsent} unsent messages were not delivered)" if event.unsent else ""
         status = f"Disconnected: {sanitize_line(event.reason)}{unsent}"  # server text: the toast is a terminal too
         self.notify(status, severity="error", markup=False)
-        await self.switch_screen(ConnectScreen(self.host, self.port, self.you, focus_connect=True, status=status))
+        await self.switch_screen(ConnectScreen(self.host, self.port, self.you, status=status))
 
     # --- connection state -------------------------------------------------------------------------
 
@@ -178,12 +194,14 @@ class ChatApp(App[int]):
     def _link_news(self, event: Disconnected | Reconnecting | Reconnected) -> None:
         if isinstance(event, Disconnected):
             self._lost_reason = _lost(event.reason)
+            log.warning("%s", sanitize_line(self._lost_reason))
             self._set_status(LinkStatus(f"{self._lost_reason} · reconnecting…", "lost"))
             self._tell_chats(self._lost_reason, error=True)
         elif isinstance(event, Reconnecting):
             wait = f"reconnecting in {_seconds(event.delay)} s… (attempt {event.attempt})"
             self._set_status(LinkStatus(f"{self._lost_reason} · {wait}", "lost"))
         else:
+            log.info("reconnected to %s:%d", self.host, self.port)
             self._set_status(LinkStatus("Reconnected", "back"), hide_after=RECONNECTED_SECONDS)
             self._tell_chats("Reconnected.")
 

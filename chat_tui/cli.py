@@ -1,15 +1,22 @@
-"""`chat-tui` / `python -m chat_tui`: flags, then the Textual app or the plain line client."""
+"""`chat-tui` / `python -m chat_tui`: flags, then the Textual app or the plain line client.
+
+Everything past argparse is imported when it is used, so ``--help`` and ``--version`` load neither
+Textual nor asyncio, ssl or the protocol package (a test checks this).
+"""
 
 from __future__ import annotations
 
 import argparse
-import ssl
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from chat_tui.net import __version__
-from shared import InvalidField, fields
+from chat_tui import __version__
+
+if TYPE_CHECKING:
+    import ssl
 
 T = TypeVar("T")
 
@@ -55,6 +62,8 @@ def _host(text: str) -> str:
 def _name(text: str) -> str:
     if not text:
         return text  # no name: the connect screen asks for one
+    from shared import InvalidField, fields  # noqa: PLC0415 - see the module docstring
+
     try:
         return fields.display_name(text)
     except InvalidField as exc:
@@ -92,8 +101,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MESSAGES",
         help="messages each chat keeps in memory; older ones are fetched again on scroll (default: %(default)s)",
     )
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        default=default_log_file(),
+        metavar="PATH",
+        help="append the client's log here; it rotates, so it stays small (default: %(default)s)",
+    )
     parser.add_argument("--version", action="version", version=f"chat-tui {__version__}")
     return parser
+
+
+def default_log_file() -> Path:
+    """``chat-tui.log`` in the per-user log directory (``~/.local/state/groupchat/log`` on Linux)."""
+    import platformdirs  # noqa: PLC0415 - see the module docstring
+
+    return Path(platformdirs.user_log_dir("groupchat")) / "chat-tui.log"
 
 
 def ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -104,6 +127,8 @@ def ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
     """
     if not (args.tls or args.ca):
         return None
+    import ssl  # noqa: PLC0415 - see the module docstring
+
     return ssl.create_default_context(cafile=args.ca)
 
 
@@ -111,10 +136,23 @@ def main(argv: list[str] | None = None) -> int:
     """Run the client; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    import ssl  # noqa: PLC0415 - see the module docstring
+
+    from chat_tui import logfile  # noqa: PLC0415
+
     try:
         context = ssl_context(args)
     except (OSError, ssl.SSLError) as exc:
         parser.exit(2, f"chat-tui: error: --ca {args.ca}: {exc}\n")
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(logfile.logging_to(args.log_file))
+        except OSError as exc:
+            parser.exit(2, f"chat-tui: error: --log-file {args.log_file}: {exc}\n")
+        return _run(args, context)
+
+
+def _run(args: argparse.Namespace, context: ssl.SSLContext | None) -> int:
     if args.plain:
         # Imported lazily: the plain client must not pay for (or depend on) Textual.
         from chat_tui import plain  # noqa: PLC0415

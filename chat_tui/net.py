@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from ssl import SSLCertVerificationError, SSLContext, SSLError
 
+from chat_tui import __version__
 from shared import (
     PROTOCOL_VERSION,
     Connection,
@@ -31,7 +32,6 @@ from shared import (
 
 log = logging.getLogger("chat_tui.net")
 
-__version__ = "0.1.0"
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for TCP connect plus the hello/welcome handshake."""
 REQUEST_TIMEOUT = 30.0

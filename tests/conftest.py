@@ -157,3 +157,19 @@ async def scripted() -> AsyncIterator[ScriptedServer]:
     server = await ScriptedServer().start()
     yield server
     await server.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Log files and default stores of every client and server the tests start (in-process or as
+    children, which inherit the environment) go under a temporary folder, never the user's own."""
+    root = tmp_path_factory.mktemp("user-dirs")
+    saved = {name: os.environ.get(name) for name in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")}
+    for name in saved:
+        os.environ[name] = str(root / name.lower())
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -63,7 +63,6 @@ class ChatScreen(Screen[None]):
     AUTO_FOCUS = "#composer"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "home", "Groups"),
-        Binding("ctrl+l", "leave", "Leave group (or type qqq)"),
         # Priority: the composer has focus and TextArea would take Page Up/Down for its cursor.
         Binding("pageup", "page_up", "Older", show=False, priority=True),
         Binding("pagedown", "page_down", "Newer", show=False, priority=True),

@@ -20,7 +20,7 @@ from shared import fields
 class ConnectScreen(Screen[None]):
     """Host, port and display name, then Connect. Errors and disconnects show in ``#status``."""
 
-    AUTO_FOCUS = "#host"
+    AUTO_FOCUS = ""  # on_mount chooses: the first empty field, or Connect
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.quit", "Quit")]
 
     class ConnectRequested(Message):
@@ -32,10 +32,9 @@ class ConnectScreen(Screen[None]):
             self.port = port
             self.name = name
 
-    def __init__(self, host: str, port: int, name: str, *, focus_connect: bool = False, status: str = "") -> None:
+    def __init__(self, host: str, port: int, name: str, *, status: str = "") -> None:
         super().__init__()
         self._defaults = (host, str(port), name)
-        self._focus_connect = focus_connect
         self._status = status
 
     def compose(self) -> ComposeResult:
@@ -56,11 +55,12 @@ class ConnectScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """With every field filled in (from flags), start on Connect so a lone Enter connects."""
+        """Focus the first empty field, so typing a name never overwrites the prefilled host; with every
+        field filled in (from flags, or after a disconnect), focus Connect so a lone Enter connects."""
         if self._status:
             self.set_status(self._status, error=True)
-        if self._focus_connect:
-            self.query_one("#connect", Button).focus()
+        empty = [widget for widget in self.inputs if not widget.value.strip()]
+        (empty[0] if empty else self.query_one("#connect", Button)).focus()
 
     @property
     def inputs(self) -> list[Input]:

@@ -84,15 +84,6 @@ async def test_leave_with_slash_leave_and_rejoin(server_address: tuple[str, int]
         await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
 
 
-async def test_leave_key_in_the_footer_leaves(server_address: tuple[str, int]) -> None:
-    app = make_app(*server_address, "Alice")
-    async with app.run_test(size=SIZE) as pilot:
-        await connect(pilot)
-        await create_group(pilot, "solo", "pw")
-        await pilot.press("ctrl+l")
-        await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen))
-
-
 # ESC, BEL and C1 never cross the wire (shared/fields.py refuses them on both ends, and a frame that
 # carries one is a protocol error), so the wire payloads are markup and bidi overrides; the pane test
 # (test_message_pane.py) feeds the raw controls straight into the widget.

@@ -31,6 +31,7 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
         "--ca",
         "--reconnect-timeout",
         "--scrollback",
+        "--log-file",
         "--version",
     ):
         assert flag in out

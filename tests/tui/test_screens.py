@@ -12,10 +12,10 @@ from tests.tui.helpers import SIZE, connect, create_group, join_group, label_tex
 
 async def test_connect_screen_validates_then_connects(server_address: tuple[str, int]) -> None:
     host, port = server_address
-    app = make_app(host, port)  # no name: focus starts in the first field
+    app = make_app(host, port)  # no name: focus starts in the empty name field
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, ConnectScreen)
-        assert app.focused is app.screen.query_one("#host", Input)
+        assert app.focused is app.screen.query_one("#name", Input)
         await pilot.press("enter")  # name is empty: refused in the form, not sent
         assert "name must not be empty" in label_text(app, "#error")
         assert app.focused is app.screen.query_one("#name", Input)
