@@ -166,7 +166,8 @@ class ChatApp(App[int]):
         home = HomeScreen(message.session, self.you, f"{self.host}:{self.port}", self.chats)
         await self.switch_screen(home)
 
-    async def _gave_up(self, event: GaveUp) -> None:
+    async def _drop_session(self) -> None:
+        """Forget the session and every chat: back to one base screen, ready for the connect screen."""
         self.session = None
         self._set_status(LinkStatus())
         while len(self.screen_stack) > 2:  # [default screen, base screen, chats and dialogs...]
@@ -176,6 +177,18 @@ class ChatApp(App[int]):
             await chat.remove()
         self.chats.clear()
         self._early.clear()
+
+    @on(HomeScreen.DisconnectRequested)
+    async def disconnect(self) -> None:
+        """Close the session (the worker's ``finally`` closes it) and show the connect screen with host,
+        port and name filled in, so the user can change the name and connect again."""
+        self.workers.cancel_group(self, "net")
+        await self._drop_session()
+        log.info("disconnected from %s:%d by the user", self.host, self.port)
+        await self.switch_screen(ConnectScreen(self.host, self.port, self.you, focus="name"))
+
+    async def _gave_up(self, event: GaveUp) -> None:
+        await self._drop_session()
         unsent = f" ({event.unsent} unsent messages were not delivered)" if event.unsent else ""
         status = f"Disconnected: {sanitize_line(event.reason)}{unsent}"  # server text: the toast is a terminal too
         self.notify(status, severity="error", markup=False)

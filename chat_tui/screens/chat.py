@@ -15,10 +15,11 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, TextArea
 
 from chat_tui.net import LinkError, RequestRefused
 from chat_tui.sanitize import sanitize_line, sanitize_name
+from chat_tui.screens.form import for_people
 from chat_tui.session import ChatSession
 from chat_tui.session_events import (
     HistoryGap,
@@ -39,6 +40,7 @@ from shared import (
     MemberJoined,
     MemberLeft,
     MessagePosted,
+    fields,
     limits,
 )
 
@@ -49,6 +51,8 @@ NEW_SINCE_JOIN = "new since you joined"
 HEADER_MORE = "↑ scroll up for older messages"
 HEADER_LOADING = "loading older messages…"
 HEADER_START = "beginning of history"
+COUNT_FROM = limits.MAX_TEXT_LENGTH * 9 // 10
+"""The composer shows its length (in code points, as the server counts) from here up."""
 
 
 class ChatScreen(Screen[None]):
@@ -116,7 +120,14 @@ class ChatScreen(Screen[None]):
         with Horizontal(id="chat-body"):
             yield MessagePane(id="messages", scrollback=self._scrollback)
             yield MemberList(self.you, id="members")
-        yield Composer(id="composer", placeholder="Message (Enter sends; qqq or /leave leaves; Esc: groups)")
+        with Horizontal(id="composer-status"):
+            yield Static("", id="composer-reason", markup=False)
+            yield Static("", id="composer-count", markup=False)
+        yield Composer(
+            id="composer",
+            placeholder="Message (Enter sends; qqq or /leave leaves; Esc: groups)",
+            check=fields.message_text,
+        )
         yield Footer()
 
     def _title(self) -> Content:
@@ -196,7 +207,8 @@ class ChatScreen(Screen[None]):
             self.pane.add_marker(gap_rule_text(*gap), gap=gap)
         elif isinstance(event, MessageRefused):
             self.pane.refuse(event.message.client_msg_id)
-            self.notice(f"Not sent ({sanitize_line(event.code)}): {sanitize_line(event.reason)}", error=True)
+            reason = for_people(sanitize_line(event.reason))
+            self._not_sent(event.message.text, f"the server refused it ({sanitize_line(event.code)}): {reason}")
         elif isinstance(event, MemberJoined | MemberLeft | Rejoined | RejoinRefused | MembersListed):
             self._membership(event)
 
@@ -339,13 +351,52 @@ class ChatScreen(Screen[None]):
 
     # --- sending and leaving ----------------------------------------------------------------------
 
+    def composer_reason(self) -> str:
+        """Why the last message was not sent, as shown next to the composer ("" when none)."""
+        return str(self.query_one("#composer-reason", Static).content)
+
+    def composer_count(self) -> str:
+        """The composer's length as shown near the limit ("3,712 / 4,000"), else ""."""
+        return str(self.query_one("#composer-count", Static).content)
+
+    def _show_reason(self, text: str) -> None:
+        """Say next to the composer why a message was not sent ("" clears it), and in the pane too."""
+        self.query_one("#composer-reason", Static).update(Content(sanitize_line(text)))
+        self._update_status()
+        if text:
+            self.notice(text, error=True)
+
+    def _not_sent(self, text: str, reason: str) -> None:
+        """A message that could not be sent goes back into the composer, with the reason beside it."""
+        if self.query(Composer):
+            self.composer.restore(text)
+            ends = "" if reason.endswith((".", "!", "?")) else "."
+            self._show_reason(f"Not sent: {reason}{ends} Your text is back in the composer.")
+
+    @on(TextArea.Changed, "#composer")
+    def _composer_changed(self) -> None:
+        length = len(self.composer.text.strip("\n"))
+        count = self.query_one("#composer-count", Static)
+        count.update(f"{length:,} / {limits.MAX_TEXT_LENGTH:,}" if length >= COUNT_FROM else "")
+        count.set_class(length > limits.MAX_TEXT_LENGTH, "-over")
+        self._update_status()
+
+    def _update_status(self) -> None:
+        shown = bool(self.composer_reason() or self.composer_count())
+        self.query_one("#composer-status").set_class(shown, "-visible")
+
+    @on(Composer.Refused)
+    def _refused(self, event: Composer.Refused) -> None:
+        self._show_reason(f"Not sent: {for_people(event.reason)}")
+
     @on(Composer.Submitted)
     def _submitted(self, event: Composer.Submitted) -> None:
+        self._show_reason("")
         if event.text.strip() in LEAVE_COMMANDS:
             self.action_leave()
             return
         if self.session is None:
-            self.notice("Not sent: not connected to a server.", error=True)
+            self._not_sent(event.text, "not connected to a server.")
             return
         self.run_worker(self._send(self.session, event.text), group="send", exit_on_error=False)
 
@@ -354,11 +405,11 @@ class ChatScreen(Screen[None]):
         try:
             await session.send(self.group_id, text)
         except InvalidField as exc:
-            self.notice(f"Not sent: {exc.message}", error=True)
+            self._not_sent(text, for_people(exc.message))
         except KeyError:
-            self.notice("Not sent: you are no longer in this group.", error=True)
+            self._not_sent(text, "you are no longer in this group.")
         except LinkError as exc:
-            self.notice(f"Not sent: {sanitize_line(str(exc))}", error=True)
+            self._not_sent(text, sanitize_line(str(exc)))
 
     def action_home(self) -> None:
         """Back to the home screen; the chat stays (and keeps receiving) until we leave it."""

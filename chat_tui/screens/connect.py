@@ -32,10 +32,12 @@ class ConnectScreen(Screen[None]):
             self.port = port
             self.name = name
 
-    def __init__(self, host: str, port: int, name: str, *, status: str = "") -> None:
+    def __init__(self, host: str, port: int, name: str, *, status: str = "", focus: str = "") -> None:
+        """``focus``: the id of the field to focus (e.g. "name" after the user disconnected to change it)."""
         super().__init__()
         self._defaults = (host, str(port), name)
         self._status = status
+        self._focus = focus
 
     def compose(self) -> ComposeResult:
         """The form, centred in a bordered box."""
@@ -59,6 +61,9 @@ class ConnectScreen(Screen[None]):
         field filled in (from flags, or after a disconnect), focus Connect so a lone Enter connects."""
         if self._status:
             self.set_status(self._status, error=True)
+        if self._focus:
+            self.query_one(f"#{self._focus}", Input).focus()
+            return
         empty = [widget for widget in self.inputs if not widget.value.strip()]
         (empty[0] if empty else self.query_one("#connect", Button)).focus()
 

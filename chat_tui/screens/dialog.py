@@ -20,7 +20,7 @@ from textual.widgets import Button, Footer, Input, Label
 from chat_tui.net import LinkError, RequestRefused
 from chat_tui.screens import form
 from chat_tui.session import ChatSession
-from shared import Event, InvalidField
+from shared import Error, Event, InvalidField
 
 Request = Callable[[ChatSession], Awaitable[Event]]
 """A session call built from the form, e.g. ``lambda s: s.join_group(group_id, password, name)``."""
@@ -52,6 +52,11 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
     def extra_problem(self) -> tuple[Input, str] | None:
         """A cross-field problem (e.g. passwords differ), checked after each field's own check."""
         return None
+
+    def refused(self, error: Error) -> bool:
+        """A refusal this dialog settles itself (e.g. dismissing); False shows it in the error line."""
+        del error
+        return False
 
     def compose(self) -> ComposeResult:
         """The bordered form box with the error line and the buttons."""
@@ -108,9 +113,11 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
         try:
             reply = await make(self.session)
         except RequestRefused as exc:
+            if self.refused(exc.error):
+                return
             self.show_error(form.refusal_text(exc.error))
         except InvalidField as exc:  # our own input failed a protocol check the form missed
-            self.show_error(exc.message)
+            self.show_error(form.for_people(exc.message))
         except LinkError as exc:  # NotConnected while reconnecting: the banner says so too
             self.show_error(f"Not now: {exc}")
         else:

@@ -7,6 +7,7 @@ The checks are the protocol's own validators, so the form refuses exactly what t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 from textual.content import Content
@@ -33,9 +34,9 @@ class FieldValidator(Validator):
         try:
             self.check(value)
         except InvalidField as exc:
-            return self.failure(exc.message)
+            return self.failure(for_people(exc.message))
         except ValueError as exc:
-            return self.failure(str(exc))
+            return self.failure(for_people(str(exc)))
         return self.success()
 
 
@@ -44,10 +45,10 @@ def whole_number(label: str, maximum: int, minimum: int = 0) -> FieldCheck:
 
     def check(value: str) -> int:
         if not value.strip().isdigit():
-            raise InvalidField(f"{label} must be a number")
+            raise InvalidField(f"A {label} is a number.")
         number = int(value)
         if not minimum <= number <= maximum:
-            raise InvalidField(f"{label} must be between {minimum} and {maximum}")
+            raise InvalidField(f"A {label} is a number from {minimum:,} to {maximum:,}.")
         return number
 
     return check
@@ -62,7 +63,7 @@ def non_blank(label: str) -> FieldCheck:
 
     def check(value: str) -> str:
         if not value.strip():
-            raise InvalidField(f"{label} must not be empty")
+            raise InvalidField(f"Please enter a {label}.")
         return value
 
     return check
@@ -105,6 +106,59 @@ def show_error(label: Label, text: str) -> None:
     label.set_class(bool(text), "-visible")
 
 
+FIELD_NAMES = {
+    "name": "name",
+    "group_name": "group name",
+    "password": "password",
+    "text": "message",
+    "group_id": "group ID",
+}
+"""How a protocol field (shared/fields.py names them in its messages) is called in a sentence."""
+
+_FIELD = r"(?P<field>[a-z_]+)"
+_FOR_PEOPLE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), sentence)
+    for pattern, sentence in (
+        (
+            _FIELD + r" must be (?P<low>\d+) to (?P<high>\d+) characters long",
+            "A {field} is {low} to {high} characters.",
+        ),
+        (_FIELD + r" must be at most (?P<high>\d+) bytes", "A {field} is at most {high} bytes long."),
+        (_FIELD + r" must be between (?P<low>\d+) and (?P<high>\d+)", "A {field} is a number from {low} to {high}."),
+        (_FIELD + r" must not start or end with spaces", "A {field} cannot start or end with a space."),
+        (
+            _FIELD + r" must not contain control or invisible characters",
+            "A {field} cannot contain control or invisible characters.",
+        ),
+        (_FIELD + r" must not contain ':'", "A {field} cannot contain a colon (:)."),
+        (_FIELD + r" must contain a visible letter or digit", "A {field} needs at least one visible letter or digit."),
+        (_FIELD + r" must not be blank", "A {field} cannot be blank."),
+        (_FIELD + r" must not be empty", "Please enter a {field}."),
+        (
+            _FIELD + r" must not contain control character (?P<char>U\+[0-9A-F]+)",
+            "A {field} cannot contain the control character {char}.",
+        ),
+    )
+)
+
+
+def for_people(message: str) -> str:
+    """A field check's message (``group_name must be 1 to 64 characters long``) as a sentence for
+    people (``A group name is 1 to 64 characters.``); a message it does not know comes back as it is.
+
+    shared/ keeps the protocol's wording (the server sends it too); only what a person reads changes.
+    """
+    for pattern, sentence in _FOR_PEOPLE:
+        match = pattern.fullmatch(message.strip())
+        if match is None:
+            continue
+        parts = match.groupdict()
+        field = parts.pop("field")
+        numbers = {key: f"{int(value):,}" for key, value in parts.items() if key in ("low", "high")}
+        return sentence.format(**{**parts, **numbers, "field": FIELD_NAMES.get(field, field.replace("_", " "))})
+    return message
+
+
 REFUSALS = {
     "bad_credentials": "Wrong group ID or password.",
     "name_taken": "Someone in that group already uses your name; reconnect under another name.",
@@ -118,6 +172,9 @@ def refusal_text(error: Error) -> str:
     "try again in N s" when the server said when (``retry_after_ms``)."""
     ours = REFUSALS.get(error.code)
     if ours is None:
+        sentence = for_people(error.message)
+        if sentence != error.message:  # a field check the server ran: the sentence says it all
+            return sentence
         return f"The server refused: {describe_refusal(error)}"
     seconds = retry_after(error)
     return ours if seconds is None else f"{ours} Try again in {max(1, math.ceil(seconds))} s."

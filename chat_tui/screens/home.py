@@ -1,7 +1,8 @@
-"""HomeScreen: connected; join a group, create one, or quit."""
+"""HomeScreen: connected; join a group, create one, disconnect, or quit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on
@@ -16,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from chat_tui.sanitize import sanitize_line
 from chat_tui.screens.chat import ChatScreen
+from chat_tui.screens.confirm import ConfirmDialog
 from chat_tui.screens.create import CreateDialog
 from chat_tui.screens.join import JoinDialog
 from chat_tui.session import ChatSession
@@ -24,7 +26,9 @@ from shared import GroupCreated, GroupJoined
 
 
 class HomeScreen(Screen[None]):
-    """Three choices; ``j``, ``c`` and ``q`` are their keys. Above them, the groups we are in.
+    """Four choices; ``j``, ``c``, ``d`` and ``q`` are their keys. Above them, the groups we are in.
+
+    ``q`` and ``d`` ask first while groups are open (leaving them all is one slip otherwise).
 
     ``session`` is None only when the screen is shown without a network (snapshot tests); the dialogs
     then say "not connected" on submit. ``chats`` is the app's live map of open chats.
@@ -34,7 +38,8 @@ class HomeScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "join", "Join group"),
         Binding("c", "create", "Create group"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("d", "disconnect", "Disconnect"),
+        Binding("q", "quit", "Quit"),
     ]
 
     class GroupEntered(Message):
@@ -43,6 +48,9 @@ class HomeScreen(Screen[None]):
         def __init__(self, reply: GroupJoined | GroupCreated) -> None:
             super().__init__()
             self.reply = reply
+
+    class DisconnectRequested(Message):
+        """The user chose to disconnect: close the session, back to the connect screen."""
 
     class GroupChosen(Message):
         """The user picked one of the groups we are in: show its chat again."""
@@ -71,6 +79,7 @@ class HomeScreen(Screen[None]):
             yield OptionList(id="groups")
             yield Button("Join group", id="join", variant="primary")
             yield Button("Create group", id="create")
+            yield Button("Disconnect (change name)", id="disconnect")
             yield Button("Quit", id="quit", variant="error")
         yield Footer()
 
@@ -103,8 +112,27 @@ class HomeScreen(Screen[None]):
         self.app.push_screen(CreateDialog(self.session, self.you), self._entered)
 
     @on(Button.Pressed, "#quit")
-    def _quit(self) -> None:
-        self.app.exit()
+    def action_quit(self) -> None:
+        """Quit; with groups open, only after the user confirms."""
+        self._confirmed("Quit", self.app.exit)
+
+    @on(Button.Pressed, "#disconnect")
+    def action_disconnect(self) -> None:
+        """Disconnect, back to the connect screen (to change the name); with groups open, after confirming."""
+        self._confirmed("Disconnect", lambda: self.post_message(self.DisconnectRequested()))
+
+    def _confirmed(self, verb: str, then: Callable[[], object]) -> None:
+        if not self._chats:
+            then()
+            return
+        count = len(self._chats)
+        question = f"{verb}? You will leave the {count} group{'s' if count != 1 else ''} you have open."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.app.push_screen(ConfirmDialog(question, verb), answered)
 
     def _entered(self, reply: GroupJoined | GroupCreated | None) -> None:
         if reply is not None:

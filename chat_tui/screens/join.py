@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Label
+from textual.widgets import Button, Input, Label
 
 from chat_tui.screens import form
 from chat_tui.screens.dialog import Request, RequestDialog
-from shared import Event, GroupJoined, fields
+from shared import Error, Event, GroupJoined, fields
+
+CHAT_SCREEN_NAME = "group-{group_id}"
+"""How the app installs a group's chat screen (chat_tui/app.py ``_screen_name``)."""
 
 
 class JoinDialog(RequestDialog[GroupJoined]):
@@ -33,3 +36,18 @@ class JoinDialog(RequestDialog[GroupJoined]):
         password = self.query_one("#password", Input).value
         name = self.you
         return lambda session: session.join_group(group_id, password, name)
+
+    def refused(self, error: Error) -> bool:
+        """``already_member``: we are in that group already, so open its chat instead of refusing."""
+        if error.code != "already_member":
+            return False
+        group_id = int(self.query_one("#group-id", Input).value)
+        name = CHAT_SCREEN_NAME.format(group_id=group_id)
+        if not self.app.is_screen_installed(name):
+            self.show_error(f"You are already in group {group_id}.")
+            self.query_one("#submit", Button).disabled = False
+            return True
+        app = self.app
+        self.dismiss(None)
+        app.push_screen(name)
+        return True

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
+
+from shared import InvalidField
+
+TextCheck = Callable[[str], object]
+"""A check that raises InvalidField when the text cannot be sent (e.g. ``shared.fields.message_text``)."""
 
 
 class Composer(TextArea):
@@ -43,9 +49,24 @@ class Composer(TextArea):
             """The composer that sent the text (for ``@on(..., "#id")`` selectors)."""
             return self.composer
 
-    def __init__(self, *, id: str | None = None, placeholder: str = "") -> None:
+    class Refused(Message):
+        """The user pressed Enter on text that ``check`` refuses; the text stays in the composer."""
+
+        def __init__(self, composer: Composer, text: str, reason: str) -> None:
+            super().__init__()
+            self.composer = composer
+            self.text = text
+            self.reason = reason
+
+        @property
+        def control(self) -> Composer:
+            """The composer holding the refused text."""
+            return self.composer
+
+    def __init__(self, *, id: str | None = None, placeholder: str = "", check: TextCheck | None = None) -> None:
         super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
         self.placeholder = placeholder
+        self.check = check
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
@@ -56,12 +77,30 @@ class Composer(TextArea):
         await super()._on_key(event)
 
     def action_submit(self) -> None:
-        """Post :class:`Submitted` with the text and clear, unless it is blank."""
+        """Post :class:`Submitted` with the text and clear; text ``check`` refuses stays, with
+        :class:`Refused`; an empty composer does nothing."""
         text = self.text.strip("\n")
-        if not text.strip():
+        if not text:
+            return
+        if self.check is not None:
+            try:
+                self.check(text)
+            except InvalidField as exc:
+                self.post_message(self.Refused(self, text, exc.message))
+                return
+        elif not text.strip():
             return
         self.clear()
         self.post_message(self.Submitted(self, text))
+
+    def restore(self, text: str) -> None:
+        """Put back a message that could not be sent: as it was if the composer is empty, else above
+        what was typed since (which stays, with the cursor where it is)."""
+        if not self.text.strip():
+            self.load_text(text)
+            self.move_cursor(self.document.end)
+        else:
+            self.insert(text + "\n", (0, 0))
 
     def action_newline(self) -> None:
         """Insert a line break at the cursor."""

@@ -7,12 +7,15 @@ can never become markup (notes/tui.md §2.1). Styles come from the pane's compon
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
+from textual.color import Color
 from textual.content import Content
 from textual.strip import Strip
 from textual.style import Style
 
+from chat_tui.name_colours import name_colour
 from chat_tui.widgets.pane_layout import Entry
 
 StyleOf = Callable[[str], Style]
@@ -29,11 +32,17 @@ def entry_body(entry: Entry, style: StyleOf) -> Content:
     """The wrappable part of an entry, built from parts: peer text never becomes markup."""
     if entry.kind in ("notice", "error"):
         return Content.styled(entry.text, style(entry.kind))
-    sender_style = style("own" if entry.own else "sender")
+    sender_style = style("own") if entry.own else style("sender") + name_style(entry.sender)
     text: Content | str = entry.text
     if entry.state != "sent":
         text = Content.styled(entry.text, style("pending"))
     return Content.assemble((entry.sender, sender_style), ": ", text).expand_tabs(4)
+
+
+@functools.lru_cache(maxsize=1024)
+def name_style(name: str) -> Style:
+    """The foreground of ``name``: its stable, readable colour (:mod:`chat_tui.name_colours`)."""
+    return Style(foreground=Color.parse(name_colour(name)))
 
 
 def wrap_entry(entry: Entry, width: int, style: StyleOf) -> list[Content]:

@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 
 from chat_tui.sanitize import sanitize_name
+from chat_tui.widgets.entry_rows import name_style
 from shared import fields
 
 YOU_MARK = "you:"
@@ -67,5 +68,7 @@ class MemberList(OptionList):
 
     @staticmethod
     def _label(name: str, is_you: bool) -> Content:
-        label = Content(sanitize_name(name))
-        return Content.assemble((YOU_MARK, "reverse bold"), " ", label) if is_you else label
+        shown = sanitize_name(name)
+        if is_you:  # the pane shows our own name in the accent colour, not a palette one
+            return Content.assemble((YOU_MARK, "reverse bold"), " ", shown)
+        return Content.styled(shown, name_style(shown))  # the colour the pane gives the same sender

@@ -171,7 +171,9 @@ async def test_a_refused_message_is_marked_with_the_reason() -> None:
         app.route(MessageRefused(message, "not_member", "you left [this] chat"))
         await pilot.pause()
         assert "  !   Alice: [b]not[/b] sent" in pane_text(chat.pane)
-        assert "Not sent (not_member): you left [this] chat" in pane_text(chat.pane)
+        shown = pane_text(chat.pane)
+        assert "Not sent: the server refused it (not_member): you left [this]" in shown  # literal, not markup
+        assert "Your text is back in the composer." in shown
 
 
 async def test_reconnect_after_a_crash_shows_the_state_keeps_the_draft_and_delivers_once(

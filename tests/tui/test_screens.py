@@ -17,7 +17,7 @@ async def test_connect_screen_validates_then_connects(server_address: tuple[str,
         assert isinstance(app.screen, ConnectScreen)
         assert app.focused is app.screen.query_one("#name", Input)
         await pilot.press("enter")  # name is empty: refused in the form, not sent
-        assert "name must not be empty" in label_text(app, "#error")
+        assert "Please enter a name." in label_text(app, "#error")
         assert app.focused is app.screen.query_one("#name", Input)
         await pilot.press(*"Al\x1bice")  # ESC is a key, not text; a control never gets in
         await pilot.press("enter")
@@ -65,7 +65,7 @@ async def test_join_validates_as_you_type_and_shows_a_wrong_password(server_addr
         await pilot.press("j")
         await wait_until(pilot, lambda: isinstance(app.screen, JoinDialog))
         await pilot.press("x")
-        assert "group ID must be a number" in label_text(app, "#error")
+        assert "A group ID is a number." in label_text(app, "#error")
         await pilot.press("backspace", *str(group_id), "tab", *"wrong", "enter")
         await wait_until(pilot, lambda: "Wrong group ID or password" in label_text(app, "#error"))
         assert isinstance(app.screen, JoinDialog)  # still open: fix the password and retry
