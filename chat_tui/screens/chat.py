@@ -8,7 +8,7 @@ from contextlib import suppress
 from datetime import datetime, tzinfo
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -51,6 +51,8 @@ NEW_SINCE_JOIN = "new since you joined"
 HEADER_MORE = "↑ scroll up for older messages"
 HEADER_LOADING = "loading older messages…"
 HEADER_START = "beginning of history"
+_MODIFIERS = frozenset({"ctrl", "alt", "meta", "super", "hyper"})
+"""Key-name prefixes of a shortcut, not typing (shift only changes the character)."""
 COUNT_FROM = limits.MAX_TEXT_LENGTH * 9 // 10
 """The composer shows its length (in code points, as the server counts) from here up."""
 
@@ -340,6 +342,24 @@ class ChatScreen(Screen[None]):
 
     def _history_complete(self) -> None:
         self.pane.set_header(HEADER_START)
+
+    # --- typing anywhere ----------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key on the message pane or member list goes to the composer's end, focusing it.
+
+        Keys those widgets use (arrows, Page Up/Down, Home/End, Tab, Escape) print nothing and pass on.
+        """
+        if not event.is_printable or any(mod in event.key.split("+")[:-1] for mod in _MODIFIERS):
+            return
+        if not isinstance(self.focused, MessagePane | MemberList) or not self.query(Composer):
+            return
+        event.stop()
+        event.prevent_default()
+        composer = self.composer
+        composer.move_cursor(composer.document.end)
+        composer.insert(event.character or "")
+        composer.focus()
 
     def action_page_up(self) -> None:
         """Scroll the messages a page up (at the top: load older ones)."""
