@@ -27,9 +27,8 @@ from pathlib import Path
 
 import msgpack
 
-from chat_server.bench import server_flags, start_server
-from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, Pong, Request, encode, limits
-from shared.framing import FrameReader
+from chat_server.bench import BenchClient, server_flags, start_server
+from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, Pong, encode
 
 PASSWORD = "rejoin-bench-password"
 # Frames the bench never needs to look inside: skipped by their type prefix (the codec writes "type"
@@ -52,13 +51,8 @@ class Member:
     last_seq: int = 0
 
 
-@dataclasses.dataclass
-class Link:
-    """One connection, reading only the frames that answer its requests."""
-
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    frames: FrameReader = dataclasses.field(default_factory=lambda: FrameReader(limits.MAX_FRAME_SIZE))
+class Link(BenchClient):
+    """One connection, reading only the frames that answer its requests (and answering pings)."""
 
     @classmethod
     async def open(cls, host: str, port: int) -> Link:
@@ -66,14 +60,6 @@ class Link:
         link = cls(reader, writer)
         await link.request(Hello(1, PROTOCOL_VERSION, "chat-bench-rejoin"))
         return link
-
-    async def request(self, event: Request) -> dict[str, object]:
-        """Send ``event``; return the frame that answers it (its reply or an error)."""
-        self.writer.write(encode(event))
-        while True:
-            for frame in await self._frames():
-                if frame.get("id") == event.request_id:
-                    return frame
 
     async def drain(self) -> None:
         """Read until closed, answering pings: a member that stops reading would become a slow consumer,
