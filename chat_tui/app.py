@@ -18,11 +18,10 @@ from textual.reactive import reactive
 from textual.timer import Timer
 
 from chat_tui import messages
-from chat_tui.net import LinkError
 from chat_tui.sanitize import sanitize_line
 from chat_tui.screens import ChatScreen, ConnectScreen, HomeScreen
 from chat_tui.session import Backoff, ChatSession
-from chat_tui.session_events import (
+from chat_tui.session.events import (
     Disconnected,
     GaveUp,
     MessageAcknowledged,
@@ -35,6 +34,7 @@ from chat_tui.session_events import (
     RejoinRefused,
     SessionEvent,
 )
+from chat_tui.session.link import LinkError
 from chat_tui.widgets import LinkStatus
 from chat_tui.widgets.message_pane import SCROLLBACK
 from shared import GroupCreated, GroupJoined

@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from chat_tui.session import ChatSession
-from chat_tui.session_events import SessionEvent
+from chat_tui.session.events import SessionEvent
 
 
 class Connected(Message):

@@ -23,11 +23,11 @@ import os
 from ssl import SSLContext
 from typing import TextIO
 
-from chat_tui.net import LinkError
 from chat_tui.plain_client import MENU, InboxItem, PlainClient, SessionOver
 from chat_tui.plain_io import LineOutput, OutputClosed, StdinReader
 from chat_tui.session import ChatSession
-from chat_tui.session_events import GaveUp
+from chat_tui.session.events import GaveUp
+from chat_tui.session.link import LinkError
 from shared import InvalidField
 
 INBOX_SIZE = 1024

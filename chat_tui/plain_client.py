@@ -14,11 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
-from chat_tui.net import LinkError, RequestRefused, describe_refusal
 from chat_tui.plain_io import LineOutput
 from chat_tui.sanitize import sanitize_name
 from chat_tui.session import ChatSession
-from chat_tui.session_events import (
+from chat_tui.session.events import (
     Disconnected,
     GaveUp,
     HistoryGap,
@@ -30,6 +29,7 @@ from chat_tui.session_events import (
     SessionClosed,
     SessionEvent,
 )
+from chat_tui.session.link import LinkError, RequestRefused, describe_refusal
 from shared import InvalidField, MemberJoined, MemberLeft, MessagePosted, fields, limits
 
 MENU = (

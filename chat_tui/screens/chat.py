@@ -17,11 +17,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from chat_tui.net import LinkError, RequestRefused
 from chat_tui.sanitize import sanitize_line, sanitize_name
 from chat_tui.screens.form import for_people
 from chat_tui.session import ChatSession
-from chat_tui.session_events import (
+from chat_tui.session.events import (
     HistoryGap,
     MembersListed,
     MessageAcknowledged,
@@ -32,6 +31,7 @@ from chat_tui.session_events import (
     RejoinRefused,
     SessionEvent,
 )
+from chat_tui.session.link import LinkError, RequestRefused
 from chat_tui.widgets import Composer, ConnectionBanner, Entry, MemberList, MessagePane
 from chat_tui.widgets.message_pane import SCROLLBACK, gap_rule_text
 from shared import (

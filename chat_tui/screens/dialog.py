@@ -17,9 +17,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label
 
-from chat_tui.net import LinkError, RequestRefused
 from chat_tui.screens import form
 from chat_tui.session import ChatSession
+from chat_tui.session.link import LinkError, RequestRefused
 from shared import Error, Event, InvalidField
 
 Request = Callable[[ChatSession], Awaitable[Event]]

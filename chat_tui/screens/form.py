@@ -14,8 +14,8 @@ from textual.content import Content
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
-from chat_tui.net import describe_refusal, retry_after
 from chat_tui.sanitize import sanitize_line
+from chat_tui.session.link import describe_refusal, retry_after
 from shared import Error, InvalidField, limits
 
 FieldCheck = Callable[[str], object]

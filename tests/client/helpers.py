@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from chat_server.store import SqliteStore, StoredMessage
 from chat_tui.session import ChatSession
-from chat_tui.session_events import SessionEvent
+from chat_tui.session.events import SessionEvent
 from shared import MessageAccepted, SendMessage
 from tests.conftest import ServerProcess, sqlite_url
 from tests.helpers import RawClient

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chat_tui.session import ChatSession
-from chat_tui.session_events import (
+from chat_tui.session.events import (
     HistoryGap,
     MessageAcknowledged,
     MessageDelayed,

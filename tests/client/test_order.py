@@ -6,7 +6,7 @@ import asyncio
 import itertools
 
 from chat_tui.session import ChatSession
-from chat_tui.session_events import MessageAcknowledged, SessionEvent
+from chat_tui.session.events import MessageAcknowledged, SessionEvent
 from shared import MessagePosted
 from tests.client.helpers import next_event
 from tests.conftest import ServerProcess

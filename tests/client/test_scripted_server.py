@@ -15,10 +15,9 @@ from typing import Any, TypeVar
 import msgpack
 import pytest
 
-from chat_tui.courier import MAX_INTERNAL_RETRIES
-from chat_tui.net import describe_refusal
 from chat_tui.session import ChatSession
-from chat_tui.session_events import (
+from chat_tui.session.courier import MAX_INTERNAL_RETRIES
+from chat_tui.session.events import (
     Disconnected,
     MembersListed,
     MessageAcknowledged,
@@ -27,6 +26,7 @@ from chat_tui.session_events import (
     Reconnected,
     SessionEvent,
 )
+from chat_tui.session.link import describe_refusal
 from shared import (
     CreateGroup,
     Error,

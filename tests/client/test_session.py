@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chat_tui.session import Backoff, ChatSession, SessionState
-from chat_tui.session_events import (
+from chat_tui.session.events import (
     Disconnected,
     GaveUp,
     MessageAcknowledged,

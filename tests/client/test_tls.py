@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chat_tui.net import LinkError, ServerLink
 from chat_tui.session import ChatSession
-from chat_tui.session_events import MessageAcknowledged
+from chat_tui.session.events import MessageAcknowledged
+from chat_tui.session.link import LinkError, ServerLink
 from shared import MessagePosted
 from tests.client.helpers import expect, start_tls_server
 from tests.conftest import ServerProcess

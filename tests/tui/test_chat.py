@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from chat_tui.net import ServerLink
 from chat_tui.screens import ChatScreen, ConnectScreen, HomeScreen
+from chat_tui.session.link import ServerLink
 from chat_tui.widgets import MemberList, MessagePane
 from shared import (
     CreateGroup,

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 
 from chat_tui import messages
 from chat_tui.screens import ChatScreen, ConnectScreen, CreateDialog, HomeScreen
-from chat_tui.session_events import (
+from chat_tui.session.events import (
     Disconnected,
     GaveUp,
     MessageRefused,

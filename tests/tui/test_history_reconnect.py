@@ -11,7 +11,7 @@ from pathlib import Path
 from chat_tui.messages import SessionNews
 from chat_tui.screens import ChatScreen, HomeScreen
 from chat_tui.screens.chat import HEADER_MORE, HEADER_START, NEW_SINCE_JOIN
-from chat_tui.session_events import MessageAcknowledged, MessagePending, MessageRefused, OutgoingMessage
+from chat_tui.session.events import MessageAcknowledged, MessagePending, MessageRefused, OutgoingMessage
 from chat_tui.widgets import ConnectionBanner, MessagePane
 from shared import GroupCreated, GroupLeft, LeaveGroup, MessageAccepted, MessagePosted, SendMessage
 from tests.client.helpers import Gate, restart

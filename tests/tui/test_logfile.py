@@ -41,7 +41,7 @@ async def test_a_server_speaking_garbage_is_logged_to_the_log_file(tmp_path: Pat
         server.close()
         await server.wait_closed()
     lines = path.read_text().splitlines()
-    assert any("WARNING chat_tui.net: dropping the link: the server sent something" in line for line in lines)
+    assert any("WARNING chat_tui.session.link: dropping the link: the server sent something" in line for line in lines)
     assert any(f"WARNING chat_tui.app: no handshake from 127.0.0.1:{port}" in line for line in lines)
 
 

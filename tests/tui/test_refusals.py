@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from chat_tui.screens import ChatScreen, HomeScreen, JoinDialog
-from chat_tui.session_events import MessagePending, MessageRefused, OutgoingMessage
+from chat_tui.session.events import MessagePending, MessageRefused, OutgoingMessage
 from chat_tui.widgets import Composer
 from shared import GroupJoined, limits
 from tests.tui.helpers import (

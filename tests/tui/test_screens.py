@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Button, Input
 
-from chat_tui.net import ServerLink
 from chat_tui.screens import ChatScreen, ConnectScreen, CreateDialog, HomeScreen, JoinDialog
+from chat_tui.session.link import ServerLink
 from shared import CreateGroup
 from tests.tui.helpers import SIZE, connect, create_group, join_group, label_text, make_app, wait_until
 

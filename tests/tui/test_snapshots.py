@@ -15,7 +15,7 @@ from textual.widgets import Input, TextArea
 from chat_tui.app import ChatApp
 from chat_tui.messages import SessionNews
 from chat_tui.screens import ChatScreen, HomeScreen
-from chat_tui.session_events import (
+from chat_tui.session.events import (
     Disconnected,
     MessageAcknowledged,
     MessagePending,

@@ -12,7 +12,7 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 
-from chat_tui.net import LinkError
+from chat_tui.session.link import LinkError
 from shared import GroupJoined, MemberJoined, MemberLeft, MessagePosted
 
 

@@ -1,16 +1,16 @@
 """A chat session that survives reconnects: groups, unacknowledged messages and the order of delivery.
 
-:class:`ChatSession` owns one :class:`~chat_tui.net.ServerLink` at a time and is what a UI talks to:
+:class:`ChatSession` owns one :class:`~chat_tui.session.link.ServerLink` at a time and is what a UI talks to:
 create, join, leave, send, page back through history, and one ordered stream of events. Its parts:
 
-- :mod:`chat_tui.ledger`: memberships, the outbox and the delivery order (no I/O);
-- :mod:`chat_tui.courier`: the traffic over the current link (notifications in, the outbox out);
-- :mod:`chat_tui.reconnect`: when the link drops (loss, or ``server_closing`` before a restart), backoff,
+- :mod:`chat_tui.session.ledger`: memberships, the outbox and the delivery order (no I/O);
+- :mod:`chat_tui.session.courier`: the traffic over the current link (notifications in, the outbox out);
+- :mod:`chat_tui.session.reconnect`: when the link drops (loss, or ``server_closing`` before a restart), backoff,
   rejoin with ``since_seq`` and resend, until it is back or the session gives up.
 
 Rejoins present the ``resume_token`` the server issued with ``group_created``/``group_joined`` (no
 password hash on the server), falling back to the password only if the token is refused. Both stay in
-memory only (:class:`~chat_tui.ledger.Membership`), never on disk or in a log line.
+memory only (:class:`~chat_tui.session.ledger.Membership`), never on disk or in a log line.
 """
 
 from __future__ import annotations
@@ -23,11 +23,8 @@ from enum import Enum
 from functools import partial
 from ssl import SSLContext
 
-from chat_tui.courier import Courier, close_link
-from chat_tui.ledger import Changes, Ledger, Membership
-from chat_tui.net import LinkError, RequestRefused, ServerLink
-from chat_tui.reconnect import Backoff, Reconnector
-from chat_tui.session_events import (
+from chat_tui.session.courier import Courier, close_link
+from chat_tui.session.events import (
     Connected,
     Disconnected,
     EventStream,
@@ -37,6 +34,9 @@ from chat_tui.session_events import (
     SessionClosed,
     SessionEvent,
 )
+from chat_tui.session.ledger import Changes, Ledger, Membership
+from chat_tui.session.link import LinkError, RequestRefused, ServerLink
+from chat_tui.session.reconnect import Backoff, Reconnector
 from shared import (
     CreateGroup,
     Event,
@@ -160,7 +160,7 @@ class ChatSession:
         """Join a group; its replayed history follows as MessagePosted events.
 
         If the reply says ``more_members``, its ``members`` is only the first page: the complete list
-        follows as a :class:`~chat_tui.session_events.MembersListed` event.
+        follows as a :class:`~chat_tui.session.events.MembersListed` event.
 
         Raises:
             RequestRefused: e.g. ``bad_credentials``, ``name_taken``, ``already_member``.
@@ -226,7 +226,7 @@ class ChatSession:
 
     async def fetch_before(self, group_id: int, before_seq: int, limit: int = limits.MAX_HISTORY_PAGE) -> HistoryPage:
         """The newest messages with ``seq < before_seq`` that were never delivered: older than the oldest
-        delivered one, or inside a :class:`~chat_tui.session_events.HistoryGap`. To fill a gap, start at
+        delivered one, or inside a :class:`~chat_tui.session.events.HistoryGap`. To fill a gap, start at
         its ``before_seq`` and go on from the first returned seq until the gap's ``after_seq`` is reached.
 
         Raises:

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
-from chat_tui.courier import Courier, close_link
-from chat_tui.ledger import Ledger, Membership
-from chat_tui.net import LinkError, RequestRefused, ServerLink
-from chat_tui.session_events import EventStream, Reconnected, Reconnecting, Rejoined, RejoinRefused
+from chat_tui.session.courier import Courier, close_link
+from chat_tui.session.events import EventStream, Reconnected, Reconnecting, Rejoined, RejoinRefused
+from chat_tui.session.ledger import Ledger, Membership
+from chat_tui.session.link import LinkError, RequestRefused, ServerLink
 from shared import Error, GroupJoined, JoinGroup
 
 RECONNECT_FIRST_DELAY = 0.5

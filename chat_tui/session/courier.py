@@ -20,9 +20,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from chat_tui.ledger import Changes, Ledger
-from chat_tui.net import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
-from chat_tui.session_events import EventStream, MessageDelayed, OutgoingMessage
+from chat_tui.session.events import EventStream, MessageDelayed, OutgoingMessage
+from chat_tui.session.ledger import Changes, Ledger
+from chat_tui.session.link import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
 from shared import Event, MemberJoined, MemberLeft, MessageAccepted, MessagePosted, SendMessage, ServerClosing
 from shared.events import MemberList
 

@@ -30,7 +30,7 @@ from shared import (
     Welcome,
 )
 
-log = logging.getLogger("chat_tui.net")
+log = logging.getLogger("chat_tui.session.link")
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for TCP connect plus the hello/welcome handshake."""

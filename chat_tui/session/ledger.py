@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chat_tui.session_events import (
+from chat_tui.session.events import (
     EventStream,
     HistoryGap,
     MembersListed,
