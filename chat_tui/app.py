@@ -1,12 +1,15 @@
-"""ChatApp: screens, the chat session's lifetime, and routing of session events to chat screens."""
+"""ChatApp: screens, the chat session's lifetime, and the connection's state.
+
+Each chat screen follows its group's timeline in the session by itself; the app only hears the
+session's own events (connection lost, reconnecting, back, gave up)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import ssl
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import ClassVar
@@ -19,31 +22,14 @@ from textual.timer import Timer
 
 from chat_tui import messages
 from chat_tui.sanitize import sanitize_line
-from chat_tui.screens import ChatScreen, ConnectScreen, HomeScreen
-from chat_tui.session import Backoff, ChatSession
-from chat_tui.session.events import (
-    Disconnected,
-    GaveUp,
-    MessageAcknowledged,
-    MessageDelayed,
-    MessagePending,
-    MessageRefused,
-    Reconnected,
-    Reconnecting,
-    Rejoined,
-    RejoinRefused,
-    SessionEvent,
-)
-from chat_tui.session.link import LinkError
+from chat_tui.screens import ChatScreen, ConnectScreen, HomeScreen, form
+from chat_tui.session import SCROLLBACK, Backoff, ChatSession, GroupTimeline, LinkError, clock_time
+from chat_tui.session.events import Disconnected, GaveUp, Reconnected, Reconnecting
 from chat_tui.widgets import LinkStatus
-from chat_tui.widgets.message_pane import SCROLLBACK
 from shared import GroupCreated, GroupJoined
 
 log = logging.getLogger("chat_tui.app")
 
-EARLY_EVENTS = 2000
-"""Events kept for a group whose chat screen is not open yet: the replay right behind our join reply
-(up to 1000 messages on a catch-up) reaches the app before the dialog's result opens the screen."""
 RECONNECTED_SECONDS = 5.0
 """How long the "Reconnected" banner stays before it hides itself."""
 
@@ -58,10 +44,13 @@ class ChatApp(App[int]):
         ssl_context: speak TLS with this context; None for plain TCP.
         reconnect_timeout: seconds of failed reconnecting before giving up; None retries forever.
         backoff, reconnect_wait: the session's reconnect delays and how it waits them (tests pass a gate).
-        scrollback: messages each chat's pane keeps in memory (older ones are paged back in on scroll).
+        scrollback: messages each group's timeline keeps in memory (others are paged back in on scroll).
     """
 
     CSS_PATH = "chat.tcss"
+    # chat.tcss: "-short" gives forms one-row fields (the home menu fits 60x18); "-narrow" hides the member list.
+    HORIZONTAL_BREAKPOINTS = form.WIDTH_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = form.HEIGHT_BREAKPOINTS
     TITLE = "groupchat"
     # Ctrl+L redraws, as in every terminal program (it used to leave the chat, one slip from losing it).
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+l", "redraw", "Redraw", show=False)]
@@ -94,13 +83,16 @@ class ChatApp(App[int]):
         self._reconnect_wait = reconnect_wait
         self.session: ChatSession | None = None
         self.chats: dict[int, ChatScreen] = {}
-        self._early: deque[SessionEvent] = deque(maxlen=EARLY_EVENTS)
         self._lost_reason = ""
         self._status_timer: Timer | None = None
 
     def on_mount(self) -> None:
         """Start at the connect screen."""
         self.push_screen(ConnectScreen(self.host, self.port, self.you))
+
+    def on_unmount(self) -> None:
+        """Hand the frozen startup objects back to the collector (another app may run in this process)."""
+        gc.unfreeze()
 
     def action_redraw(self) -> None:
         """Paint the whole screen again, over whatever another program wrote to the terminal."""
@@ -122,11 +114,14 @@ class ChatApp(App[int]):
             give_up_after=self.reconnect_timeout,
             wait=self._reconnect_wait,
             ssl=self.ssl_context,
+            scrollback=self.scrollback,
+            clock=self.clock,
+            time_format=clock_time(self.tz),
         )
 
     @work(exclusive=True, group="net", exit_on_error=False)
     async def _run_session(self, host: str, port: int) -> None:
-        """Connect, then pump the session's events into the DOM until it gives up.
+        """Connect, then pass the session's own events (connection states) to the app until it gives up.
 
         Every error becomes a state on screen (a worker's exception would otherwise end the app).
         """
@@ -165,6 +160,7 @@ class ChatApp(App[int]):
         self._set_status(LinkStatus())
         home = HomeScreen(message.session, self.you, f"{self.host}:{self.port}", self.chats)
         await self.switch_screen(home)
+        self.call_after_refresh(_freeze_startup_objects)  # once the home screen is painted
 
     async def _drop_session(self) -> None:
         """Forget the session and every chat: back to one base screen, ready for the connect screen."""
@@ -176,7 +172,6 @@ class ChatApp(App[int]):
             self.uninstall_screen(chat)
             await chat.remove()
         self.chats.clear()
-        self._early.clear()
 
     @on(HomeScreen.DisconnectRequested)
     async def disconnect(self) -> None:
@@ -215,8 +210,8 @@ class ChatApp(App[int]):
             self._set_status(LinkStatus(f"{self._lost_reason} · {wait}", "lost"))
         else:
             log.info("reconnected to %s:%d", self.host, self.port)
+            # Each rejoined group's timeline says "Reconnected." itself, in its place before what was missed.
             self._set_status(LinkStatus("Reconnected", "back"), hide_after=RECONNECTED_SECONDS)
-            self._tell_chats("Reconnected.")
 
     def _tell_chats(self, text: str, *, error: bool = False) -> None:
         for chat in self.chats.values():
@@ -235,28 +230,30 @@ class ChatApp(App[int]):
 
     def open_chat(self, reply: GroupJoined | GroupCreated) -> ChatScreen:
         """Show the chat screen for a group we just joined or created."""
-        joined = reply if isinstance(reply, GroupJoined) else None
-        chat = ChatScreen(
-            self.session,
-            reply.name,
-            reply.group_id,
-            reply.group_name,
-            joined.members if joined else (reply.name,),
-            last_seq=joined.last_seq if joined else None,
-            more_members=joined.more_members if joined else False,
-            clock=self.clock,
-            tz=self.tz,
-            scrollback=self.scrollback,
-        )
         group_id = reply.group_id
+        chat = ChatScreen(self.session, self._timeline(reply))
         self.chats[group_id] = chat
-        for event in [e for e in self._early if _group_of(e) == group_id]:
-            self._early.remove(event)
-            chat.apply(event)
         # Installed, so going back to the home screen keeps the chat (scrollback, draft) for later.
         self.install_screen(chat, _screen_name(group_id))
         self.push_screen(chat)
+        self.call_after_refresh(gc.freeze)  # the chat's widgets live as long as it: out of the collector's walk
         return chat
+
+    def _timeline(self, reply: GroupJoined | GroupCreated) -> GroupTimeline:
+        if self.session is not None:
+            return self.session.timeline(reply.group_id)
+        # No session: a screen shown without a network (snapshot tests), fed by hand.
+        joined = reply if isinstance(reply, GroupJoined) else None
+        return GroupTimeline(
+            reply.group_id,
+            reply.group_name,
+            reply.name,
+            joined_at=joined.last_seq if joined else None,
+            members=joined.members if joined else (reply.name,),
+            scrollback=self.scrollback,
+            clock=self.clock,
+            time_format=clock_time(self.tz),
+        )
 
     @on(ChatScreen.Left)
     async def _chat_left(self, message: ChatScreen.Left) -> None:
@@ -267,7 +264,6 @@ class ChatApp(App[int]):
             await self.pop_screen()
         self.uninstall_screen(chat)
         await chat.remove()
-        self._early = deque((e for e in self._early if _group_of(e) != message.group_id), EARLY_EVENTS)
 
     @on(messages.SessionNews)
     async def _session_news(self, message: messages.SessionNews) -> None:
@@ -276,29 +272,16 @@ class ChatApp(App[int]):
             await self._gave_up(event)
         elif isinstance(event, Disconnected | Reconnecting | Reconnected):
             self._link_news(event)
-        else:
-            self.route(event)
-
-    def route(self, event: SessionEvent) -> None:
-        """Hand a group's event to its chat screen (kept for later if the screen is not open yet)."""
-        group_id = _group_of(event)
-        if group_id is None:
-            return
-        if group_id in self.chats:
-            self.chats[group_id].apply(event)
-        else:
-            self._early.append(event)
+        # Rejoined and RejoinRefused are also in the group's timeline, which its screen shows.
 
 
-def _group_of(event: SessionEvent) -> int | None:
-    if isinstance(event, MessagePending | MessageDelayed | MessageAcknowledged | MessageRefused):
-        return event.message.group_id
-    if isinstance(event, Rejoined):
-        return event.joined.group_id
-    if isinstance(event, RejoinRefused):
-        return event.group_id
-    group_id = getattr(event, "group_id", None)
-    return group_id if isinstance(group_id, int) else None
+def _freeze_startup_objects() -> None:
+    """Startup made hundreds of thousands of objects that live as long as the app (widgets, styles,
+    parsed CSS). Every full collection walks them all: 200-500 ms that a key typed meanwhile waits
+    for (chat-tui-bench, ``gc_longest_ms``). Collected once now and frozen, later collections walk only
+    what came after (~70 ms)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _screen_name(group_id: int) -> str:

@@ -1,7 +1,8 @@
 """Textual Messages that carry the chat session's news into the DOM.
 
-The session's event pump runs as a worker on the app; it turns each session event into one of these
-messages and posts it to the app, which routes it to the screen that shows the event's group.
+The session's event pump runs as a worker on the app; it turns each of the session's own events
+(connection states) into a :class:`SessionNews` for the app. A group's conversation does not pass
+here: its chat screen follows the group's timeline directly.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ConnectFailed(Message):
 
 
 class SessionNews(Message):
-    """One event from the session's ordered stream (messages, acknowledgements, reconnect states, ...)."""
+    """One event from the session's own stream (connection lost, reconnecting, back, gave up, ...)."""
 
     def __init__(self, event: SessionEvent) -> None:
         super().__init__()

@@ -12,8 +12,9 @@ lines (queued, bounded) and sends them once back; only when reconnecting gives u
 ``reconnect_timeout`` seconds, else ``GROUPCHAT_RECONNECT_TIMEOUT``, 60 by default) does it print one
 ``Error:`` line and exit 1. With an ``ssl_context`` it speaks TLS.
 
-This module wires the client to a process: stdin lines (read on a thread) and the session's events go
-onto one inbox queue, which :class:`chat_tui.plain_client.PlainClient` (the menu and the chat) reads.
+This module wires the client to a process: stdin lines (read on a thread) go onto an inbox queue,
+which :class:`chat_tui.plain_client.PlainClient` (the menu and the chat) reads; what the session takes
+in is printed as it happens, never behind the typed lines (:mod:`chat_tui.plain_printer`).
 """
 
 from __future__ import annotations
@@ -25,29 +26,18 @@ from typing import TextIO
 
 from chat_tui.plain_client import MENU, InboxItem, PlainClient, SessionOver
 from chat_tui.plain_io import LineOutput, OutputClosed, StdinReader
-from chat_tui.session import ChatSession
-from chat_tui.session.events import GaveUp
-from chat_tui.session.link import LinkError
+from chat_tui.session import ChatSession, LinkError
 from shared import InvalidField
 
 INBOX_SIZE = 1024
-"""Stdin lines and events held ahead of the client; when full the stdin thread waits, so
-``cat huge.txt | chat-tui --plain`` reads at the pace the server acknowledges, not into memory."""
+"""Stdin lines held ahead of the client; when full the stdin thread waits, so ``cat huge.txt | chat-tui
+--plain`` reads at the pace the server acknowledges, not into memory."""
 RECONNECT_TIMEOUT = 60.0
 """Seconds of failed reconnecting before the client gives up and exits 1: a restart or a short network
 blip is ridden out, while a script waiting on a server that is gone for good fails within a minute."""
 RECONNECT_TIMEOUT_VARIABLE = "GROUPCHAT_RECONNECT_TIMEOUT"
 
 __all__ = ["INBOX_SIZE", "MENU", "RECONNECT_TIMEOUT", "PlainClient", "reconnect_seconds", "run"]
-
-
-async def _forward(session: ChatSession, inbox: asyncio.Queue[InboxItem]) -> None:
-    """Move the session's events onto the inbox, up to and including GaveUp."""
-    while True:
-        event = await session.next_event()
-        await inbox.put(event)
-        if isinstance(event, GaveUp):
-            return
 
 
 def reconnect_seconds(given: float | None = None) -> float:
@@ -84,14 +74,12 @@ async def _run_session(
         return 1
     inbox: asyncio.Queue[InboxItem] = asyncio.Queue(INBOX_SIZE)
     StdinReader(stdin, inbox.put).start()
-    forwarder = asyncio.create_task(_forward(session, inbox), name="plain-forward")
     try:
         return await PlainClient(session, inbox, out).run()
     except SessionOver as exc:
         out.error(exc.message)
         return 1
     finally:
-        forwarder.cancel()
         await session.close()
 
 

@@ -9,28 +9,22 @@ we wait for the user to type. Wiring it to a process (stdin thread, session, exi
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
-from chat_tui.plain_io import LineOutput
-from chat_tui.sanitize import sanitize_name
-from chat_tui.session import ChatSession
-from chat_tui.session.events import (
-    Disconnected,
-    GaveUp,
-    HistoryGap,
-    MessageAcknowledged,
-    MessageRefused,
-    Reconnected,
-    Reconnecting,
-    RejoinRefused,
+from chat_tui.plain_io import LineOutput, OutputClosed
+from chat_tui.plain_printer import TimelinePrinter
+from chat_tui.session import (
+    ChatSession,
+    LinkError,
+    News,
+    Refused,
+    RequestRefused,
     SessionClosed,
-    SessionEvent,
+    describe_refusal,
 )
-from chat_tui.session.link import LinkError, RequestRefused, describe_refusal
-from shared import InvalidField, MemberJoined, MemberLeft, MessagePosted, fields, limits
+from chat_tui.session.events import Disconnected, GaveUp, Reconnected, Reconnecting, RejoinRefused, SessionEvent
+from shared import InvalidField, fields, limits
 
 MENU = (
     "Hello client, please choose an option:",
@@ -39,8 +33,8 @@ MENU = (
     " 3 - Exit the server",
 )
 LEAVE_COMMAND = "qqq"
-InboxItem = str | None | SessionEvent
-"""A stdin line, None at end of input, or an event from the session."""
+InboxItem = str | None
+"""A stdin line, or None at end of input."""
 T = TypeVar("T")
 
 
@@ -60,20 +54,12 @@ class _ChatLost(Exception):
     """The server refused for good to let us back into the current chat."""
 
 
-@dataclass
-class _Chat:
-    """The chat we are in, and our messages in it that the server has not answered yet."""
-
-    group_id: int
-    unanswered: set[str] = field(default_factory=set)  # client_msg_ids
-
-
 class PlainClient:
     """The menu and chat loop over one :class:`ChatSession`.
 
     Args:
         session: a connected session; the caller closes it.
-        inbox: stdin lines and the session's events, in arrival order.
+        inbox: stdin lines, in order (None at the end).
         out: where every line is printed.
     """
 
@@ -81,9 +67,11 @@ class PlainClient:
         self._session = session
         self._inbox = inbox
         self._out = out
-        self._chat: _Chat | None = None  # events of other (left) chats are stale
-        self._typed_ahead: deque[str] = deque()  # lines read while waiting for acknowledgements
+        self._chat: int | None = None  # the group we chat in
         self._input_ended = False
+        self._stop: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
+        """Set when reading must stop: the session gave up (SessionOver), the chat was lost, or stdout
+        closed while a line was printed from inside the session (OutputClosed)."""
 
     async def run(self) -> int:
         """Show the menu until the user exits; return the exit status (0).
@@ -91,11 +79,14 @@ class PlainClient:
         Raises:
             SessionOver: the session gave up reconnecting (the caller prints it and exits with 1).
         """
+        unwatch = self._session.watch(self._session_event)
         try:
             while await self._menu_round():
                 pass
         except _InputEnded:
             pass
+        finally:
+            unwatch()
         return 0
 
     async def _menu_round(self) -> bool:
@@ -165,43 +156,75 @@ class PlainClient:
 
     async def _chat_in(self, group_id: int) -> bool:
         """Send each line until ``qqq`` (True: back to the menu) or end of input (False)."""
-        chat = self._chat = _Chat(group_id)
+        self._chat = group_id
+        timeline = self._session.timeline(group_id)
+        printer = TimelinePrinter(timeline, self._out, on_closed=self._halt)  # what it already holds prints first
+        unlisten = timeline.listen(self._news)
         try:
             while True:
                 line = await self._read()
                 if line is None or line.strip() == LEAVE_COMMAND:
-                    await self._leave(chat)
+                    # A line sent just before qqq or the end of input still gets through: leaving waits
+                    # for its answer, which the printer shows.
+                    await self._session.leave_group(group_id)
+                    self._raise_if_stopped()
                     return line is not None
                 if line.strip():
-                    await self._send(chat, line)
+                    await self._send(group_id, line)
         except _ChatLost:
+            self._stop = asyncio.get_running_loop().create_future()
             return True
         finally:
             self._chat = None
+            unlisten()
+            printer.close()
 
-    async def _send(self, chat: _Chat, line: str) -> None:
-        # Printed as "Name: text" once acknowledged: then the message is stored on the server.
+    async def _send(self, group_id: int, line: str) -> None:
+        # Printed as "Name: text" once acknowledged (by the printer): then it is stored on the server.
         try:
-            message = await self._session.send(chat.group_id, line)
+            await self._session.send(group_id, line)
         except InvalidField as exc:
             self._out.error(exc.message)
-            return
         except SessionClosed:
             await self._until_session_end()
-        chat.unanswered.add(message.client_msg_id)
 
-    async def _leave(self, chat: _Chat) -> None:
-        while chat.unanswered:  # a line sent just before qqq or the end of input still gets through
-            item = await self._inbox.get()
-            if isinstance(item, str):
-                self._typed_ahead.append(item)
-            elif item is None:
-                self._input_ended = True
-            else:
-                self._show(item)
-        await self._session.leave_group(chat.group_id)
+    def _news(self, news: News) -> None:
+        if isinstance(news, Refused):
+            try:
+                self._out.error(news.reason)
+            except OutputClosed as exc:  # called inside the session's step: stop the client, not the session
+                self._halt(exc)
 
-    # --- input and events -------------------------------------------------------------------
+    def _session_event(self, event: SessionEvent) -> None:
+        """Print the session's own events as they happen, in order with the printer's lines."""
+        try:
+            self._show_session_event(event)
+        except OutputClosed as exc:  # called inside the session's step: stop the client, not the session
+            self._halt(exc)
+
+    def _show_session_event(self, event: SessionEvent) -> None:
+        if isinstance(event, Disconnected):
+            self._out.line(f"Connection lost: {event.reason.removeprefix('connection lost: ')}.")
+        elif isinstance(event, Reconnecting):
+            self._out.line(f"Reconnecting in {_seconds(event.delay)} s…")
+        elif isinstance(event, Reconnected):
+            self._out.line("Reconnected.")
+        elif isinstance(event, GaveUp):
+            lost = f"; {event.unsent} unsent message(s) lost" if event.unsent else ""
+            self._halt(SessionOver(f"gave up reconnecting: {event.reason}{lost}"))
+        elif isinstance(event, RejoinRefused) and event.final and event.group_id == self._chat:
+            self._out.error(f"could not rejoin the chat with ID {event.group_id}: {event.message}")
+            self._halt(_ChatLost())
+
+    def _halt(self, reason: Exception) -> None:
+        if not self._stop.done():
+            self._stop.set_result(reason)
+
+    def _raise_if_stopped(self) -> None:
+        if self._stop.done():
+            raise self._stop.result()
+
+    # --- input ------------------------------------------------------------------------------
 
     async def _ask(self, prompt: str | None = None) -> str:
         if prompt is not None:
@@ -212,72 +235,29 @@ class PlainClient:
         return line
 
     async def _read(self) -> str | None:
-        """The next stdin line (None at its end), showing events that arrive meanwhile."""
-        if self._typed_ahead:
-            return self._typed_ahead.popleft()
-        while not self._input_ended:
-            item = await self._inbox.get()
-            if item is None:
+        """The next stdin line (None at its end); raises what stopped the client meanwhile."""
+        self._raise_if_stopped()
+        if self._input_ended:
+            return None
+        getting = asyncio.ensure_future(self._inbox.get())
+        try:
+            await asyncio.wait((getting, self._stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not getting.done():
+                getting.cancel()
+        if getting.done() and not getting.cancelled():
+            line = getting.result()
+            if line is None:
                 self._input_ended = True
-            elif isinstance(item, str):
-                return item
-            else:
-                self._show(item)
-        return None
-
-    def _show(self, event: SessionEvent) -> None:
-        if isinstance(event, Disconnected):
-            self._out.line(f"Connection lost: {event.reason.removeprefix('connection lost: ')}.")
-        elif isinstance(event, Reconnecting):
-            self._out.line(f"Reconnecting in {_seconds(event.delay)} s…")
-        elif isinstance(event, Reconnected):
-            self._out.line("Reconnected.")
-        elif isinstance(event, GaveUp):
-            lost = f"; {event.unsent} unsent message(s) lost" if event.unsent else ""
-            raise SessionOver(f"gave up reconnecting: {event.reason}{lost}")
-        elif self._chat is not None:
-            self._show_in_chat(self._chat, event)
-        # Anything else is stale (a chat we left) or needs no line (pending, connected, rejoined).
-
-    def _show_in_chat(self, chat: _Chat, event: SessionEvent) -> None:
-        if isinstance(event, MessageAcknowledged | MessageRefused):
-            self._show_answer(chat, event)
-        elif getattr(event, "group_id", None) != chat.group_id:
-            return  # another chat's: one we left
-        elif isinstance(event, MessagePosted):
-            self._out.line(message_line(event.sender, event.text))
-        elif isinstance(event, MemberJoined):
-            self._out.line(f"{sanitize_name(event.name)} has joined the chat!")
-        elif isinstance(event, MemberLeft):
-            self._out.line(f"{sanitize_name(event.name)} has left the chat!")
-        elif isinstance(event, HistoryGap):  # a long absence: the server replayed only the newest
-            missed = event.before_seq - event.after_seq - 1
-            self._out.line(f"({missed} earlier message{'s' if missed != 1 else ''} not shown)")
-        elif isinstance(event, RejoinRefused) and event.final:
-            self._out.error(f"could not rejoin the chat with ID {event.group_id}: {event.message}")
-            raise _ChatLost
-
-    def _show_answer(self, chat: _Chat, event: MessageAcknowledged | MessageRefused) -> None:
-        chat.unanswered.discard(event.message.client_msg_id)
-        if event.message.group_id != chat.group_id:
-            return
-        if isinstance(event, MessageAcknowledged):
-            self._out.line(message_line(event.message.sender, event.message.text))
-        else:
-            self._out.error(event.reason)
+            return line
+        self._raise_if_stopped()
+        return None  # not reached: _stop is done
 
     async def _until_session_end(self) -> NoReturn:
-        """Show events until the session's GaveUp, which raises; stdin lines are dropped."""
-        while True:
-            item = await self._inbox.get()
-            if item is not None and not isinstance(item, str):
-                self._show(item)
-
-
-def message_line(sender: str, text: str) -> str:
-    """``Name: text``: the first ``": "`` always ends the name, as a name shows no ``:``
-    (:func:`~chat_tui.sanitize.sanitize_name`), so no name can make a line look like another's."""
-    return f"{sanitize_name(sender)}: {text}"
+        """Wait for the session's GaveUp, which raises SessionOver."""
+        await asyncio.wait((self._stop,))
+        self._raise_if_stopped()
+        raise SessionOver("the session is closed")
 
 
 def _seconds(delay: float) -> str:

@@ -2,6 +2,11 @@
 
 Kept apart from :mod:`chat_tui.plain` (the menu and chat logic) because it is about file descriptors
 and threads, not about the protocol. No Textual import here either.
+
+When stdin and stdout are both a terminal, typed lines are read with the standard library's
+``readline`` (line editing, ↑/↓ history) and every printed line goes above the line being typed
+(:mod:`chat_tui.plain_terminal`). Through pipes and files nothing of that happens: the transcript is
+exactly the lines printed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TextIO
 
+from chat_tui.plain_terminal import TerminalLine
 from chat_tui.sanitize import sanitize
 
 READ_CHUNK = 64 * 1024
@@ -51,7 +57,12 @@ class LineOutput:
         Raises:
             OutputClosed: stdout cannot be written any more.
         """
-        text = printable(text) + "\n"
+        text = printable(text)
+        terminal = TerminalLine.current
+        if terminal is not None and terminal.shows_on(self._stream):
+            text = terminal.print_above(text)  # the line being typed is drawn again below it
+        else:
+            text += "\n"
         try:
             try:
                 self._stream.write(text)
@@ -119,6 +130,10 @@ class StdinReader:
         return True
 
     def _lines(self) -> Iterator[str]:
+        terminal = TerminalLine.open(self._stream)
+        if terminal is not None:
+            yield from terminal.lines()
+            return
         try:
             fd = self._stream.fileno()
         except (OSError, AttributeError, ValueError):

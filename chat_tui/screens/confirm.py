@@ -12,6 +12,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label
 
+from chat_tui.screens import form
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Dismisses with True on ``y`` or the confirm button, False on ``n``, Escape or Cancel.
@@ -24,7 +26,10 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes"),
         Binding("n", "answer(False)", "No"),
         Binding("escape", "answer(False)", "Cancel"),
+        *form.FIELD_KEYS,
     ]
+    VERTICAL_BREAKPOINTS = form.HEIGHT_BREAKPOINTS
+    HORIZONTAL_BREAKPOINTS = form.WIDTH_BREAKPOINTS
 
     def __init__(self, question: str, confirm_label: str) -> None:
         super().__init__()

@@ -21,7 +21,9 @@ class ConnectScreen(Screen[None]):
     """Host, port and display name, then Connect. Errors and disconnects show in ``#status``."""
 
     AUTO_FOCUS = ""  # on_mount chooses: the first empty field, or Connect
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.quit", "Quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.quit", "Quit"), *form.FIELD_KEYS]
+    VERTICAL_BREAKPOINTS = form.HEIGHT_BREAKPOINTS
+    HORIZONTAL_BREAKPOINTS = form.WIDTH_BREAKPOINTS
 
     class ConnectRequested(Message):
         """The form is valid: the app should open a link to ``host:port`` as ``name``."""

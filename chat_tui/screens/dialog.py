@@ -18,8 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label
 
 from chat_tui.screens import form
-from chat_tui.session import ChatSession
-from chat_tui.session.link import LinkError, RequestRefused
+from chat_tui.session import ChatSession, LinkError, RequestRefused
 from shared import Error, Event, InvalidField
 
 Request = Callable[[ChatSession], Awaitable[Event]]
@@ -34,7 +33,9 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
     TITLE_TEXT: ClassVar[str] = ""
     SUBMIT_LABEL: ClassVar[str] = "OK"
     REPLY: ClassVar[type[Event]] = Event
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), *form.FIELD_KEYS]
+    VERTICAL_BREAKPOINTS = form.HEIGHT_BREAKPOINTS
+    HORIZONTAL_BREAKPOINTS = form.WIDTH_BREAKPOINTS
 
     def __init__(self, session: ChatSession | None, name: str) -> None:
         super().__init__()

@@ -10,16 +10,40 @@ import math
 import re
 from collections.abc import Callable
 
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
 from chat_tui.sanitize import sanitize_line
-from chat_tui.session.link import describe_refusal, retry_after
+from chat_tui.session import describe_refusal, retry_after
 from shared import Error, InvalidField, limits
 
 FieldCheck = Callable[[str], object]
 """A check that raises InvalidField when the value is not acceptable."""
+
+SHORT_BELOW = 28
+"""Rows: below this, forms show one-row fields and buttons (chat.tcss ``.-short``). With bordered
+fields the connect form needs 27 rows; with one-row fields every form fits in 18 (a 60x18 terminal)."""
+NARROW_BELOW = 72
+"""Columns: below this the member list (24 columns) collapses (chat.tcss ``.-narrow``), so the
+messages keep at least 48 columns."""
+HEIGHT_BREAKPOINTS: list[tuple[int, str]] = [(0, "-short"), (SHORT_BELOW, "-tall")]
+"""For Textual's ``VERTICAL_BREAKPOINTS``: a screen carries the class of the last row count it reaches."""
+WIDTH_BREAKPOINTS: list[tuple[int, str]] = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+"""For Textual's ``HORIZONTAL_BREAKPOINTS``: the same by columns."""
+
+FIELD_KEYS: list[BindingType] = [
+    Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+    Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+]
+"""Tab and Shift+Tab on a form screen, as priority bindings so they act in key order.
+
+Textual forwards each key to the widget focused when the App reads it and resolves a normal binding
+only after the key has bubbled back up to the App. A password manager's burst ``name Tab pw Tab pw``
+was therefore all forwarded to the first field before its Tab moved the focus. A priority binding
+runs as the App reads the key, so every key after the Tab goes to the next field.
+"""
 
 
 class FieldValidator(Validator):

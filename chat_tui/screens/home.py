@@ -36,10 +36,10 @@ class HomeScreen(Screen[None]):
 
     AUTO_FOCUS = "#join"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "join", "Join group"),
-        Binding("c", "create", "Create group"),
-        Binding("d", "disconnect", "Disconnect"),
-        Binding("q", "quit", "Quit"),
+        Binding("j", "join", "Join group", priority=True),
+        Binding("c", "create", "Create group", priority=True),
+        Binding("d", "disconnect", "Disconnect", priority=True),
+        Binding("q", "quit", "Quit", priority=True),
     ]
 
     class GroupEntered(Message):

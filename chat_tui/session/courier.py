@@ -6,11 +6,11 @@ wire order. It cannot wait for the awaiting ``send_head`` to resume: that takes 
 (``asyncio.wait_for``), in which the read task may already deliver a ``message_posted`` read in the
 same chunk (issue 8 item 11). A recorded ack is delivered at its place: before the first message with
 a higher ``seq`` (:meth:`Ledger.posted`), or when the queue is drained (:meth:`Courier.drain`), so each
-group's messages and our acknowledgements reach the consumer once each, in ``seq`` order.
+group's messages and our acknowledgements reach its timeline in ``seq`` order.
 
 Sending is one message at a time, oldest first: the outbox order is the order the server stores. When
 the server says we send too fast (``rate_limited``) or failed to store it (``internal``), the message
-keeps its place, text and ``client_msg_id``, the UI sees it as still pending (:class:`MessageDelayed`),
+keeps its place, text and ``client_msg_id``, its timeline shows it as delayed (still pending),
 and it goes again after a pause: the server's dedup recognises the resend if the first try was stored.
 """
 
@@ -20,12 +20,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from chat_tui.session.events import EventStream, MessageDelayed, OutgoingMessage
+from chat_tui.session.events import OutgoingMessage
 from chat_tui.session.ledger import Changes, Ledger
 from chat_tui.session.link import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
 from shared import Event, MemberJoined, MemberLeft, MessageAccepted, MessagePosted, SendMessage, ServerClosing
 from shared.events import MemberList
 
+ABSORB_BATCH = 256
+"""Frames absorbed into the timelines in one go before the loop yields: each batch is one change per
+group (one repaint), and between batches keys and paints run. Bounded, so a flood never holds the loop
+for long; large enough that the per-batch costs (a repaint) are spread over many messages."""
 RATE_LIMITED = "rate_limited"
 INTERNAL = "internal"
 SLOW_DOWN_FIRST_DELAY = 0.5
@@ -44,7 +48,6 @@ class Courier:
 
     Args:
         ledger: where notifications go and where the outbox is.
-        events: the session's event stream (for :class:`MessageDelayed`).
         changes: woken when the outbox changes; waited on for something to send.
         pause: how a slow-down delay is waited (``asyncio.sleep``).
     """
@@ -52,12 +55,10 @@ class Courier:
     def __init__(
         self,
         ledger: Ledger,
-        events: EventStream,
         changes: Changes,
         pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._ledger = ledger
-        self._events = events
         self._changes = changes
         self._pause = pause
         self._dropped: asyncio.Future[str] | None = None
@@ -104,7 +105,7 @@ class Courier:
                     self._ledger.refused(message, exc.code, exc.error.message)
                     return
                 wait = delay if exc.retry_after is None else exc.retry_after
-                self._events.put(MessageDelayed(message, wait, exc.code))
+                self._ledger.delayed(message, wait, exc.code)
                 await self._pause(wait)
                 delay = min(delay * 2, SLOW_DOWN_MAX_DELAY)
                 continue
@@ -117,17 +118,30 @@ class Courier:
 
     def drain(self, link: ServerLink) -> None:
         """Absorb every notification that arrived so far, then place the acknowledgements after them."""
-        while not link.notifications.empty():
-            self._absorb(link.notifications.get_nowait())
-        self._ledger.place_acks()
+        with self._ledger.batch():
+            while not link.notifications.empty():
+                self._absorb(link.notifications.get_nowait())
+            self._ledger.place_acks()
 
     async def _read(self, link: ServerLink) -> None:
+        """Absorb notifications in batches of at most :data:`ABSORB_BATCH`, yielding between them.
+
+        Each batch runs inside every timeline's ``batch()``, so a view gets one change per batch; the
+        ``sleep(0)`` lets the UI handle keys and paint before the next. Nothing queues between here and
+        a view, so a slow UI makes frames wait in the link's bounded queue and then in the socket.
+        """
+        queue = link.notifications
         while True:
-            await self._events.room()
-            item = await link.notifications.get()
-            self._absorb(item)
-            if isinstance(item, ConnectionLost):
+            item = await queue.get()
+            with self._ledger.batch():
+                lost = self._absorb(item)
+                for _ in range(ABSORB_BATCH - 1):
+                    if lost or queue.empty():
+                        break
+                    lost = self._absorb(queue.get_nowait())
+            if lost:
                 return
+            await asyncio.sleep(0)
 
     async def _send_outbox(self, link: ServerLink) -> None:
         while True:
@@ -139,7 +153,8 @@ class Courier:
                 return
             self.drain(link)
 
-    def _absorb(self, item: Notification) -> None:
+    def _absorb(self, item: Notification) -> bool:
+        """Take in one notification; True if it is the end of the link."""
         if isinstance(item, MessagePosted):
             self._ledger.posted(item)
         elif isinstance(item, MemberJoined | MemberLeft):
@@ -152,6 +167,7 @@ class Courier:
             self._dropped.set_result(_drop_reason(item.reason, self._closing_reason))
             self._changes.notify()  # e.g. a join waiting for its member list
         # Anything else (a pong, a reply that came after its timeout) changes nothing.
+        return isinstance(item, ConnectionLost)
 
 
 async def close_link(link: ServerLink) -> None:

@@ -1,19 +1,20 @@
-"""What a :class:`chat_tui.session.ChatSession` tells its user interface, one frozen dataclass per fact.
+"""What a :class:`chat_tui.session.ChatSession` tells its user interface about itself, one frozen
+dataclass per fact: the connection's states and the fate of rejoins.
 
-The session puts these on one ordered stream (``ChatSession.next_event``). Messages of other members
-arrive as the protocol's own :class:`shared.MessagePosted`, member changes as ``MemberJoined`` and
-``MemberLeft``; everything else is below. No Textual import: the plain client and the Textual app both
-consume these.
+Everything about one group's conversation (messages, our pending ones, members, gaps) goes to that
+group's :class:`~chat_tui.session.timeline.GroupTimeline` instead; these are the few facts above the
+groups. No Textual import: the plain client and the Textual app both consume these.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chat_tui.session.link import LinkError
-from shared import GroupJoined, MemberJoined, MemberLeft, MessagePosted
+from shared import GroupJoined
 
 
 class NotConnected(LinkError):
@@ -93,110 +94,36 @@ class RejoinRefused:
     final: bool
 
 
-@dataclass(frozen=True, slots=True)
-class MessagePending:
-    """A message was queued for sending; show it as pending until its acknowledgement."""
-
-    message: OutgoingMessage
-
-
-@dataclass(frozen=True, slots=True)
-class MembersListed:
-    """The complete member list of a group whose ``group_joined`` said ``more_members``: the first page
-    came in the join reply (or :class:`Rejoined`), the rest in ``member_list`` frames, the last just now."""
-
-    group_id: int
-    members: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MessageDelayed:
-    """The server said we send too fast (``rate_limited``) or failed to store the message (``internal``):
-    ``message`` is still pending, in its place in the queue, and is sent again (same text, same
-    ``client_msg_id``) in ``retry_in`` seconds. Not a refusal: nothing is lost."""
-
-    message: OutgoingMessage
-    retry_in: float
-    code: str = "rate_limited"
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryGap:
-    """Messages ``after_seq < seq < before_seq`` of a group were not replayed (a long absence: the server
-    replays only the newest after a rejoin). Page into the hole with ``ChatSession.fetch_before``."""
-
-    group_id: int
-    after_seq: int
-    before_seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class MessageAcknowledged:
-    """The server stored ``message`` as ``seq`` at ``ts``: it is in its place in the group's order."""
-
-    message: OutgoingMessage
-    seq: int
-    ts: int
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRefused:
-    """The server (or a lost group) refused ``message``; it will not be resent."""
-
-    message: OutgoingMessage
-    code: str
-    reason: str
-
-
-SessionEvent = (
-    Connected
-    | Disconnected
-    | Reconnecting
-    | Reconnected
-    | GaveUp
-    | Rejoined
-    | RejoinRefused
-    | MessagePending
-    | MessageDelayed
-    | HistoryGap
-    | MembersListed
-    | MessageAcknowledged
-    | MessageRefused
-    | MessagePosted
-    | MemberJoined
-    | MemberLeft
-)
+SessionEvent = Connected | Disconnected | Reconnecting | Reconnected | GaveUp | Rejoined | RejoinRefused
 
 
 class EventStream:
-    """The session's events in order.
+    """The session's events in order, for one reader (:meth:`get`) and any number of watchers.
 
-    ``put`` never blocks, because the session adds events inside synchronous steps that must not be
-    interleaved; instead the part that reads the server waits in :meth:`room` while ``backlog`` events
-    are untaken, so a stalled UI makes the server's frames wait in the socket rather than in memory.
+    Watchers are called at once, inside the session's step that produced the event, so they see it in
+    order with the timelines' changes (the ``--plain`` printer relies on that). The queue for
+    :meth:`get` holds at most ``limit`` events, dropping the oldest: these are states (a reconnect
+    attempt every 30 s of a long outage), and a reader wants the latest.
     """
 
-    def __init__(self, backlog: int) -> None:
-        self._items: deque[SessionEvent] = deque()
-        self._backlog = backlog
+    def __init__(self, limit: int) -> None:
+        self._items: deque[SessionEvent] = deque(maxlen=limit)
         self._readable = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
+        self._watchers: list[Callable[[SessionEvent], None]] = []
 
     def put(self, event: SessionEvent) -> None:
+        for watcher in tuple(self._watchers):
+            watcher(event)
         self._items.append(event)
         self._readable.set()
-        if len(self._items) >= self._backlog:
-            self._room.clear()
 
     async def get(self) -> SessionEvent:
         while not self._items:
             self._readable.clear()
             await self._readable.wait()
-        event = self._items.popleft()
-        if len(self._items) < self._backlog:
-            self._room.set()
-        return event
+        return self._items.popleft()
 
-    async def room(self) -> None:
-        await self._room.wait()
+    def watch(self, watcher: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        """Call ``watcher`` with each event as it happens; returns the function that stops it."""
+        self._watchers.append(watcher)
+        return lambda: self._watchers.remove(watcher) if watcher in self._watchers else None

@@ -1,9 +1,10 @@
-"""A chat session's bookkeeping, without I/O: the groups it is in, what it owes the server, what the UI saw.
+"""A chat session's bookkeeping, without I/O: the groups it is in and what it owes the server.
 
-:class:`Ledger` holds the memberships (with the newest ``seq`` delivered, for rejoining with
-``since_seq``, and the holes a long absence left), the outbox of messages not yet acknowledged, and
-acknowledgements waiting for their place in a group's ``seq`` order. Everything here is synchronous so
-the session can absorb a batch of frames without another task interleaving.
+:class:`Ledger` holds the memberships (credentials, and each group's
+:class:`~chat_tui.session.timeline.GroupTimeline`, which knows every seq delivered), the outbox of
+messages not yet acknowledged, and acknowledgements waiting for their place in the wire order of a
+group's ``seq``. Everything here is synchronous so the session can absorb a batch of frames without
+another task interleaving.
 """
 
 from __future__ import annotations
@@ -13,18 +14,11 @@ import contextlib
 import itertools
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from chat_tui.session.events import (
-    EventStream,
-    HistoryGap,
-    MembersListed,
-    MessageAcknowledged,
-    MessagePending,
-    MessageRefused,
-    OutgoingMessage,
-)
+from chat_tui.session.events import OutgoingMessage
+from chat_tui.session.timeline import GroupTimeline
 from shared import MemberJoined, MemberLeft, MessageAccepted, MessagePosted
 from shared.events import MemberList
 
@@ -33,7 +27,7 @@ _Ack = tuple[OutgoingMessage, MessageAccepted]
 
 @dataclass
 class Membership:
-    """What the session needs to rejoin a group and to deliver its messages once each.
+    """What the session needs to rejoin a group, and the group's timeline (which delivers its messages).
 
     Credentials live here, in memory only (never on disk, never in a log line: ``repr=False``). A
     rejoin presents the ``resume_token`` of the last join (no password hash on the server); if the
@@ -47,56 +41,27 @@ class Membership:
     name: str
     resume_token: str = field(default="", repr=False)  # "" = none issued: rejoin with the password
     members: list[str] | None = None  # pages of a member list still arriving (``more_members``)
-    joined_at: int = 0  # the group's last_seq at our first join: rejoins never ask for older messages
-    seen_seq: int = 0  # the newest seq delivered to the consumer
-    oldest_seq: int | None = None  # the oldest seq delivered (replay, live or fetch_older)
     refusals: int = 0  # rejoins refused in a row
-    replay_after: int | None = None  # since_seq of a rejoin whose replay has not started yet
-    gaps: list[tuple[int, int]] = field(default_factory=list)  # (after, before): seqs strictly between are missing
+    timeline: GroupTimeline | None = field(default=None, repr=False)  # from the join's reply on
 
     @property
     def resume_seq(self) -> int:
-        """The ``since_seq`` of a rejoin."""
-        return max(self.seen_seq, self.joined_at)
-
-    def saw(self, seq: int) -> None:
-        self.seen_seq = max(self.seen_seq, seq)
-        self.oldest_seq = seq if self.oldest_seq is None else min(self.oldest_seq, seq)
-
-    def undelivered(self, seq: int) -> bool:
-        """Whether ``seq`` was never delivered: older than what was, or inside a gap."""
-        below = self.oldest_seq is None or seq < self.oldest_seq
-        return below or any(after < seq < before for after, before in self.gaps)
-
-    def filled(self, lowest: int, before_seq: int) -> None:
-        """A history page covered every seq from ``lowest`` to ``before_seq - 1``: shrink the gaps it reached.
-
-        Pages are contiguous (seqs have no holes and a page holds the newest ones below its bound), so
-        a page that reaches a gap's top moves that top down to ``lowest``.
-        """
-        kept = []
-        for after, before in self.gaps:
-            if lowest < before <= before_seq:
-                before = max(lowest, after + 1)  # noqa: PLW2901 (the gap's new top)
-            if before > after + 1:
-                kept.append((after, before))
-        self.gaps = kept
+        """The ``since_seq`` of a rejoin (the timeline knows every seq delivered, and where we joined)."""
+        return self.timeline.resume_seq if self.timeline is not None else 0
 
 
 class Ledger:
-    """Memberships, the outbox and the delivery order, reporting to ``events``.
+    """Memberships, the outbox and the delivery order; deliveries go to each group's timeline.
 
     Args:
-        events: where deliveries go.
         changed: called after anything a waiter may care about changed (the outbox, an acknowledgement).
     """
 
-    def __init__(self, events: EventStream, changed: Callable[[], None]) -> None:
+    def __init__(self, changed: Callable[[], None]) -> None:
         self.groups: dict[int, Membership] = {}
         self.outbox: deque[OutgoingMessage] = deque()  # unacknowledged, in sending order
         self._unplaced: dict[int, dict[int, _Ack]] = {}  # group -> seq -> acknowledged, not yet delivered
         self._on_wire: set[str] = set()  # client_msg_ids in the outbox sent at least once: maybe stored
-        self._events = events
         self._changed = changed
         # client_msg_id = a random prefix per session + a counter: unique, and increasing within the
         # session, which keeps the server's index of ids append-only (random ids cost it ~8 µs a row).
@@ -110,9 +75,24 @@ class Ledger:
         client_msg_id = f"{self._id_prefix}-{next(self._id_counter):010d}"
         message = OutgoingMessage(group_id, client_msg_id, self.groups[group_id].name, text)
         self.outbox.append(message)
-        self._events.put(MessagePending(message))
+        if timeline := self.timeline(group_id):
+            timeline.pending(client_msg_id, message.sender, text)
         self._changed()
         return message
+
+    def timeline(self, group_id: int) -> GroupTimeline | None:
+        """The group's timeline (None: not a member, or the join's reply is not in yet)."""
+        group = self.groups.get(group_id)
+        return group.timeline if group is not None else None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold every timeline's change notices until the block ends: a burst of frames is one change."""
+        with contextlib.ExitStack() as stack:
+            for group in self.groups.values():
+                if group.timeline is not None:
+                    stack.enter_context(group.timeline.entries.batch())
+            yield
 
     def accepted(self, message: OutgoingMessage, reply: MessageAccepted) -> None:
         """The server stored ``message``; it is delivered at its place by :meth:`place_acks`."""
@@ -130,8 +110,14 @@ class Ledger:
 
     def refused(self, message: OutgoingMessage, code: str, reason: str) -> None:
         self._discard(message)
-        self._events.put(MessageRefused(message, code, reason))
+        if timeline := self.timeline(message.group_id):
+            timeline.refused(message.client_msg_id, message.text, code, reason)
         self._changed()
+
+    def delayed(self, message: OutgoingMessage, retry_in: float, code: str) -> None:
+        """The server holds ``message`` back; it stays first in the outbox and is sent again."""
+        if timeline := self.timeline(message.group_id):
+            timeline.delayed(message.client_msg_id, retry_in, code)
 
     def requeue_unplaced(self) -> None:
         """Put acknowledgements that were never delivered back in the outbox: the resend answers them again.
@@ -161,10 +147,10 @@ class Ledger:
 
     def forget(self, group_id: int, reason: str) -> None:
         """Leave the group behind; its unacknowledged messages are refused with ``reason``."""
-        self.groups.pop(group_id, None)
         self._unplaced.pop(group_id, None)
         for message in [m for m in self.outbox if m.group_id == group_id]:
             self.refused(message, "not_member", reason)
+        self.groups.pop(group_id, None)
         self._changed()
 
     def _discard(self, message: OutgoingMessage) -> None:
@@ -175,35 +161,28 @@ class Ledger:
     # --- delivery ---------------------------------------------------------------------------------
 
     def posted(self, posted: MessagePosted) -> None:
-        """Deliver a message from the server (replay or live) unless it was delivered already."""
-        group = self.groups.get(posted.group_id)
-        if group is None:
+        """Deliver a message from the server (replay or live); its timeline drops one it has."""
+        timeline = self.timeline(posted.group_id)
+        if timeline is None:
             return  # a group we left
-        self._check_replay_start(group, posted.seq)
         self.place_acks(posted.group_id, below=posted.seq)
         own = self._unplaced.get(posted.group_id, {}).pop(posted.seq, None)
         if own is not None:  # a replayed message of ours whose first acknowledgement was lost
             self._deliver_ack(*own)
-        elif posted.seq > group.seen_seq:
-            group.saw(posted.seq)
-            self._events.put(posted)
+        else:
+            timeline.posted(posted.seq, posted.ts, posted.sender, posted.text)
 
     def expect_replay(self, group_id: int, since_seq: int, last_seq: int) -> None:
         """A rejoin with ``since_seq`` was answered with ``last_seq``: a replay follows if anything is newer."""
-        if group := self.groups.get(group_id):
-            group.replay_after = since_seq if last_seq > since_seq else None
-
-    def _check_replay_start(self, group: Membership, seq: int) -> None:
-        # After a long absence the server replays only the newest messages (PROTOCOL.md §6): the first
-        # replayed seq then lies above since_seq + 1, and the UI is told so it can page into the hole.
-        after, group.replay_after = group.replay_after, None
-        if after is not None and seq > after + 1:
-            group.gaps.append((after, seq))
-            self._events.put(HistoryGap(group.group_id, after, seq))
+        if timeline := self.timeline(group_id):
+            timeline.expect_replay(since_seq, last_seq)
 
     def member_changed(self, event: MemberJoined | MemberLeft) -> None:
-        if event.group_id in self.groups:
-            self._events.put(event)
+        if timeline := self.timeline(event.group_id):
+            if isinstance(event, MemberJoined):
+                timeline.member_joined(event.name)
+            else:
+                timeline.member_left(event.name)
 
     def expect_members(self, group_id: int, first_page: tuple[str, ...], more: bool) -> None:
         """A ``group_joined`` with ``first_page``; if ``more``, ``member_list`` pages follow."""
@@ -219,7 +198,8 @@ class Ledger:
         group.members.extend(page.members)
         if not page.more:
             members, group.members = tuple(group.members), None
-            self._events.put(MembersListed(page.group_id, members))
+            if group.timeline is not None:
+                group.timeline.members_listed(members)
             self._changed()
 
     def members_pending(self, group_id: int) -> bool:
@@ -229,6 +209,8 @@ class Ledger:
 
     def place_acks(self, group_id: int | None = None, below: int | None = None) -> None:
         """Deliver the acknowledgements (of one group, or all) with a seq below ``below`` (or all)."""
+        if not self._unplaced:
+            return  # the usual case, once per message received: nothing of ours waits for its place
         for gid in [group_id] if group_id is not None else list(self._unplaced):
             acks = self._unplaced.get(gid, {})
             for seq in sorted(s for s in acks if below is None or s < below):
@@ -238,9 +220,8 @@ class Ledger:
         self._changed()
 
     def _deliver_ack(self, message: OutgoingMessage, reply: MessageAccepted) -> None:
-        if group := self.groups.get(message.group_id):
-            group.saw(reply.seq)
-        self._events.put(MessageAcknowledged(message, reply.seq, reply.ts))
+        if timeline := self.timeline(message.group_id):
+            timeline.acknowledged(message.client_msg_id, message.sender, message.text, reply.seq, reply.ts)
 
 
 class Changes:

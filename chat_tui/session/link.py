@@ -37,8 +37,13 @@ CONNECT_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 30.0
 """Seconds to wait for the reply to one request; password hashing on the server takes well under 1 s."""
 NOTIFICATION_QUEUE_SIZE = 10_000
-"""Notifications held for a consumer that is behind; beyond it the link reports itself overloaded
-rather than growing without bound."""
+"""Notifications held for a consumer that is behind. When it is full the link stops reading, so the
+rest waits in the socket and then in the server's buffer for us (TCP backpressure, end to end): a
+pause of the UI (a garbage collection, a resize) costs nothing but time, and only a consumer that stays
+behind for good is cut off, by the server, as the slow consumer it is."""
+NOTIFICATION_STALL = 10.0
+"""Seconds the link waits for room in a full queue before it gives up on the consumer as stuck and
+drops the link (the session reconnects and catches up) rather than hang."""
 READ_CHUNK = 64 * 1024
 REFUSAL_GRACE = 1.0
 """Seconds a failed handshake waits for frames already received (the server's refusal) before
@@ -246,16 +251,19 @@ class ServerLink:
         elif isinstance(event, ServerClosing):
             # The protocol state is now CLOSED: nothing may be sent, so end the link here (after the
             # notification) and later requests fail with LinkError, not LocalProtocolError.
-            self._notify(event)
+            await self._notify(event)
             self._finish("the server is shutting down")
         else:
-            self._notify(event)
+            await self._notify(event)
 
-    def _notify(self, item: Notification) -> None:
+    async def _notify(self, item: Notification) -> None:
         try:
             self.notifications.put_nowait(item)
         except asyncio.QueueFull:
-            self._finish("too many unread notifications; reconnect to catch up")
+            try:  # stop reading until there is room: the socket and the server hold the rest
+                await asyncio.wait_for(self.notifications.put(item), NOTIFICATION_STALL)
+            except TimeoutError:
+                self._finish("too many unread notifications; reconnect to catch up")
 
     def _finish(self, reason: str) -> None:
         if self._closed_reason is not None:

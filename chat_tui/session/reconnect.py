@@ -20,6 +20,7 @@ from chat_tui.session.courier import Courier, close_link
 from chat_tui.session.events import EventStream, Reconnected, Reconnecting, Rejoined, RejoinRefused
 from chat_tui.session.ledger import Ledger, Membership
 from chat_tui.session.link import LinkError, RequestRefused, ServerLink
+from chat_tui.session.timeline import GroupTimeline
 from shared import Error, GroupJoined, JoinGroup
 
 RECONNECT_FIRST_DELAY = 0.5
@@ -56,6 +57,7 @@ class Reconnector:
     Args:
         open_link: connects and handshakes (``ServerLink.open`` with the session's address and TLS).
         ledger, events, courier: the session's bookkeeping, event stream and traffic.
+        settle: called with a group's timeline when members we knew have had their time to rejoin.
         backoff: the delays between attempts.
         give_up_after: seconds of failed attempts before giving up; None tries forever.
         wait: how a delay is waited (``asyncio.sleep``; tests pass a gate).
@@ -71,6 +73,7 @@ class Reconnector:
         backoff: Backoff,
         give_up_after: float | None,
         wait: Callable[[float], Awaitable[None]],
+        settle: Callable[[GroupTimeline], None],
     ) -> None:
         self._open_link = open_link
         self._ledger = ledger
@@ -79,6 +82,7 @@ class Reconnector:
         self._backoff = backoff
         self._give_up_after = give_up_after
         self._wait = wait
+        self._settle = settle
 
     async def reconnect(self) -> ServerLink | str:
         """Try until a link is up and restored (returned) or the time is up (why the last try failed)."""
@@ -136,6 +140,9 @@ class Reconnector:
             await self._courier.send_head(link)
         self._events.put(Reconnected())  # first, so a UI shows "back" before what it missed
         for joined in rejoined:
+            if timeline := self._ledger.timeline(joined.group_id):
+                timeline.rejoined(joined.members, complete=not joined.more_members)
+                self._settle(timeline)
             self._events.put(Rejoined(joined))
         self._courier.drain(link)
         return True
@@ -171,6 +178,8 @@ class Reconnector:
         for group, error in refused:
             group.refusals += 1
             final = group.refusals >= MAX_REJOIN_REFUSALS
+            if group.timeline is not None:
+                group.timeline.rejoin_refused(error.code, error.message, final=final)
             self._events.put(RejoinRefused(group.group_id, error.code, error.message, final))
             if final:
                 self._ledger.forget(group.group_id, error.message)

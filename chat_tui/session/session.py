@@ -1,8 +1,11 @@
 """A chat session that survives reconnects: groups, unacknowledged messages and the order of delivery.
 
 :class:`ChatSession` owns one :class:`~chat_tui.session.link.ServerLink` at a time and is what a UI talks to:
-create, join, leave, send, page back through history, and one ordered stream of events. Its parts:
+create, join, leave, send, one :class:`~chat_tui.session.timeline.GroupTimeline` per group (its
+messages, members and history paging: what a view renders), and a short stream of the session's own
+events (connection states). Its parts:
 
+- :mod:`chat_tui.session.timeline`: one group's conversation, the one place that dedupes and orders;
 - :mod:`chat_tui.session.ledger`: memberships, the outbox and the delivery order (no I/O);
 - :mod:`chat_tui.session.courier`: the traffic over the current link (notifications in, the outbox out);
 - :mod:`chat_tui.session.reconnect`: when the link drops (loss, or ``server_closing`` before a restart), backoff,
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from functools import partial
@@ -35,8 +39,10 @@ from chat_tui.session.events import (
     SessionEvent,
 )
 from chat_tui.session.ledger import Changes, Ledger, Membership
-from chat_tui.session.link import LinkError, RequestRefused, ServerLink
+from chat_tui.session.link import LinkError, RequestRefused, ServerLink, describe_refusal
 from chat_tui.session.reconnect import Backoff, Reconnector
+from chat_tui.session.roster import REJOIN_GRACE
+from chat_tui.session.timeline import SCROLLBACK, Fetch, GroupTimeline, HistoryUnavailable
 from shared import (
     CreateGroup,
     Event,
@@ -57,8 +63,8 @@ log = logging.getLogger("chat_tui.session")
 MAX_UNACKNOWLEDGED = 100
 """Messages typed ahead of the server's acknowledgements, also during an outage: memory stays
 bounded and a pasted file waits for the server instead of piling up."""
-EVENT_BACKLOG = 1000
-"""Events the consumer has not taken before the session stops reading the server."""
+EVENT_LIMIT = 100
+"""Session events (connection states) kept for a reader that is behind; the oldest go first."""
 
 
 class SessionState(Enum):
@@ -80,6 +86,10 @@ class ChatSession:
         wait: how a delay is waited (``asyncio.sleep``); tests pass a gate they open themselves.
         pause: how the delay before resending a refused message (``rate_limited``, ``internal``) is
             waited (``asyncio.sleep``).
+        scrollback: messages each group's timeline keeps in memory.
+        rejoin_grace: seconds after our rejoin within which members we knew rejoin without a "joined"
+            line; those still missing then get a "left" line.
+        clock, time_format: now in seconds, and how timelines show a time (None: local ``HH:MM``).
     """
 
     def __init__(
@@ -92,13 +102,20 @@ class ChatSession:
         give_up_after: float | None = None,
         wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        scrollback: int = SCROLLBACK,
+        clock: Callable[[], float] = time.time,
+        time_format: Callable[[float], str] | None = None,
+        rejoin_grace: float = REJOIN_GRACE,
     ) -> None:
         self.host, self.port = host, port
+        self._rejoin_grace = rejoin_grace
         self._ssl = ssl
-        self._events = EventStream(EVENT_BACKLOG)
+        self._scrollback, self._clock, self._time_format = scrollback, clock, time_format
+        self._events = EventStream(EVENT_LIMIT)
         self._changes = Changes()
-        self._ledger = Ledger(self._events, self._changes.notify)
-        self._courier = Courier(self._ledger, self._events, self._changes, pause)
+        self._ledger = Ledger(self._changes.notify)
+        self._courier = Courier(self._ledger, self._changes, pause)
+        self._timers: set[asyncio.TimerHandle] = set()
         self._reconnector = Reconnector(
             self._open_link,
             self._ledger,
@@ -107,6 +124,7 @@ class ChatSession:
             backoff=backoff or Backoff(),
             give_up_after=give_up_after,
             wait=wait,
+            settle=self._settle_later,
         )
         self._link: ServerLink | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -118,6 +136,26 @@ class ChatSession:
     async def next_event(self) -> SessionEvent:
         """The next event, in order; waits for one."""
         return await self._events.get()
+
+    def watch(self, watcher: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        """Call ``watcher`` with each session event the moment it happens (in order with the timelines'
+        changes); returns the function that stops it."""
+        return self._events.watch(watcher)
+
+    def timeline(self, group_id: int) -> GroupTimeline:
+        """The conversation of a group we are in (from its join's reply on).
+
+        Raises:
+            KeyError: not in that group.
+        """
+        timeline = self._ledger.timeline(group_id)
+        if timeline is None:
+            raise KeyError(group_id)
+        return timeline
+
+    def timelines(self) -> list[GroupTimeline]:
+        """The timelines of every group we are in."""
+        return [g.timeline for g in self._ledger.groups.values() if g.timeline is not None]
 
     async def connect(self) -> None:
         """Connect the first time (no retry: an unreachable server at start is the user's to fix).
@@ -134,6 +172,8 @@ class ChatSession:
     async def close(self) -> None:
         """Stop for good; unacknowledged messages are dropped. Idempotent."""
         self._set_state(SessionState.CLOSED)
+        for timer in self._timers:
+            timer.cancel()
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -153,6 +193,7 @@ class ChatSession:
         )
         assert isinstance(reply, GroupCreated)
         membership = Membership(reply.group_id, password, reply.name, resume_token=reply.resume_token)
+        membership.timeline = self._new_timeline(reply)
         self._ledger.groups[reply.group_id] = membership
         return reply
 
@@ -180,7 +221,7 @@ class ChatSession:
             raise
         assert isinstance(reply, GroupJoined)
         group = groups[group_id]
-        group.name, group.joined_at = reply.name, reply.last_seq
+        group.name = reply.name
         return reply
 
     def _joined(self, reply: Event) -> None:
@@ -188,7 +229,35 @@ class ChatSession:
         # must find their list started, and this coroutine resumes only after they may have been read.
         if isinstance(reply, GroupJoined) and (group := self._ledger.groups.get(reply.group_id)):
             group.resume_token = reply.resume_token or group.resume_token
+            group.timeline = self._new_timeline(reply)
             self._ledger.expect_members(reply.group_id, reply.members, reply.more_members)
+
+    def _new_timeline(self, reply: GroupJoined | GroupCreated) -> GroupTimeline:
+        joined = reply if isinstance(reply, GroupJoined) else None
+        return GroupTimeline(
+            reply.group_id,
+            reply.group_name,
+            reply.name,
+            joined_at=joined.last_seq if joined else None,
+            members=joined.members if joined else (reply.name,),
+            members_complete=not joined.more_members if joined else True,
+            fetch=self._history_of(reply.group_id),
+            scrollback=self._scrollback,
+            clock=self._clock,
+            time_format=self._time_format,
+            rejoin_grace=self._rejoin_grace,
+        )
+
+    def _settle_later(self, timeline: GroupTimeline) -> None:
+        """After the grace of a rejoin, members who did not come back are shown as gone."""
+
+        def settle() -> None:
+            self._timers.discard(timer)
+            timeline.tick()
+
+        # A little after the timeline's deadline: the loop's clock and the timeline's may differ by a hair.
+        timer = asyncio.get_running_loop().call_later(self._rejoin_grace + 0.05, settle)
+        self._timers.add(timer)  # one per group per reconnect, each gone when it fires or on close
 
     async def leave_group(self, group_id: int) -> None:
         """Wait until this group's messages are acknowledged (or refused), then leave and forget it."""
@@ -214,42 +283,12 @@ class ChatSession:
             raise SessionClosed("the session is closed")
         return self._ledger.queue(group_id, text)
 
-    async def fetch_older(self, group_id: int, limit: int = limits.MAX_HISTORY_PAGE) -> HistoryPage:
-        """The page of messages just older than the oldest delivered one (none twice, none delivered).
+    async def fetch_history(self, group_id: int, before_seq: int, limit: int = limits.MAX_HISTORY_PAGE) -> HistoryPage:
+        """The server's newest ``limit`` messages of a group with ``seq < before_seq``, as stored.
 
-        Raises:
-            RequestRefused, LinkError: as for :meth:`create_group`; KeyError: not in that group.
-        """
-        group = self._ledger.groups[group_id]
-        before = group.oldest_seq if group.oldest_seq is not None else group.joined_at + 1
-        return await self.fetch_before(group_id, before, limit)
-
-    async def fetch_before(self, group_id: int, before_seq: int, limit: int = limits.MAX_HISTORY_PAGE) -> HistoryPage:
-        """The newest messages with ``seq < before_seq`` that were never delivered: older than the oldest
-        delivered one, or inside a :class:`~chat_tui.session.events.HistoryGap`. To fill a gap, start at
-        its ``before_seq`` and go on from the first returned seq until the gap's ``after_seq`` is reached.
-
-        Raises:
-            RequestRefused, LinkError: as for :meth:`create_group`; KeyError: not in that group.
-        """
-        async with self._fetching:
-            group = self._ledger.groups[group_id]
-            if before_seq <= 1:
-                return HistoryPage(0, group_id, (), False)
-            link = self._connected_link()
-            page = await link.request(partial(FetchHistory, group_id=group_id, before_seq=before_seq, limit=limit))
-            assert isinstance(page, HistoryPage)
-            self._courier.drain(link)  # a replay ahead of the page may lower oldest_seq: keep only older entries
-            entries = tuple(entry for entry in page.messages if group.undelivered(entry.seq))
-            if page.messages:
-                group.filled(page.messages[0].seq, before_seq)
-            if entries and (group.oldest_seq is None or entries[0].seq < group.oldest_seq):
-                group.oldest_seq = entries[0].seq
-            return HistoryPage(page.request_id, group_id, entries, page.has_more)
-
-    async def fetch_page(self, group_id: int, before_seq: int, limit: int = limits.MAX_HISTORY_PAGE) -> HistoryPage:
-        """The server's page of the newest ``limit`` messages with ``seq < before_seq``, whether delivered
-        before or not: for a UI that dropped messages from its scrollback and pages them back in.
+        This is what a timeline pages with (:meth:`GroupTimeline.load_older`, :meth:`GroupTimeline.fill_gap`);
+        the timeline decides what of it is new. Notifications read before the page are absorbed first,
+        so a replay ahead of it is in the timeline when the page is added.
 
         Raises:
             RequestRefused, LinkError: as for :meth:`create_group`; KeyError: not in that group.
@@ -261,11 +300,19 @@ class ChatSession:
             link = self._connected_link()
             page = await link.request(partial(FetchHistory, group_id=group_id, before_seq=before_seq, limit=limit))
             assert isinstance(page, HistoryPage)
+            self._courier.drain(link)
             return page
 
-    def history_gaps(self, group_id: int) -> list[tuple[int, int]]:
-        """The holes ``(after_seq, before_seq)`` a long absence left in a group and no fetch filled yet."""
-        return list(self._ledger.groups[group_id].gaps)
+    def _history_of(self, group_id: int) -> Fetch:
+        async def fetch(before_seq: int, limit: int) -> HistoryPage:
+            try:
+                return await self.fetch_history(group_id, before_seq, limit)
+            except RequestRefused as exc:
+                raise HistoryUnavailable(describe_refusal(exc.error)) from None
+            except (LinkError, KeyError) as exc:
+                raise HistoryUnavailable(str(exc) if isinstance(exc, LinkError) else "you left this group") from None
+
+        return fetch
 
     def unacknowledged(self, group_id: int | None = None) -> int:
         """How many messages (of one group, or all) still wait for their acknowledgement."""

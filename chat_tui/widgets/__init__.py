@@ -5,6 +5,6 @@ from __future__ import annotations
 from chat_tui.widgets.composer import Composer
 from chat_tui.widgets.connection_banner import ConnectionBanner, LinkStatus
 from chat_tui.widgets.member_list import MemberList
-from chat_tui.widgets.message_pane import Entry, MessagePane
+from chat_tui.widgets.message_pane import MessagePane
 
-__all__ = ["Composer", "ConnectionBanner", "Entry", "LinkStatus", "MemberList", "MessagePane"]
+__all__ = ["Composer", "ConnectionBanner", "LinkStatus", "MemberList", "MessagePane"]

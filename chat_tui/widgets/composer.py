@@ -12,20 +12,26 @@ from textual.widgets import TextArea
 
 from shared import InvalidField
 
+NEWLINE_KEYS = ("ctrl+j", "alt+enter", "shift+enter")
+"""Keys that insert a line break. Ctrl+J is the LF byte, so it works in every terminal, and a terminal
+sends it for a scripted newline (``tmux send-keys -l $'a\\nb'``), which must land where it was typed.
+Alt+Enter and Shift+Enter arrive only from terminals that report them apart from Enter (the kitty
+keyboard protocol): in xterm and tmux, Textual 8.2.8 reads ESC CR as a plain Enter."""
+
 TextCheck = Callable[[str], object]
 """A check that raises InvalidField when the text cannot be sent (e.g. ``shared.fields.message_text``)."""
 
 
 class Composer(TextArea):
-    """A TextArea where Enter sends and Alt+Enter (or Ctrl+J) inserts a newline.
+    """A TextArea where Enter sends and Ctrl+J (or Alt+Enter, see :data:`NEWLINE_KEYS`) inserts a newline.
 
     ``Input`` would keep only the first line of a paste (notes/tui.md §0.5).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Shown in the footer; the key itself is intercepted in _on_key, before TextArea inserts "\n".
+        # For the footer and the keys panel only: the keys themselves are acted on in _on_key (see there).
         Binding("enter", "submit", "Send"),
-        Binding("alt+enter,ctrl+j", "newline", "New line", show=False),
+        Binding(",".join(NEWLINE_KEYS), "newline", "New line", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -69,10 +75,18 @@ class Composer(TextArea):
         self.check = check
 
     async def _on_key(self, event: events.Key) -> None:
+        # Both keys are handled here, in the composer's own queue, not through BINDINGS: a non-priority
+        # binding runs only after the key has bubbled up to the App, by which time the characters
+        # typed after it (already queued here) are in, so "aaa\nbbb" typed fast became "aaabbb\n".
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             self.action_submit()
+            return
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.action_newline()
             return
         await super()._on_key(event)
 

@@ -1,14 +1,17 @@
-"""How one record of the message pane looks: its wrapped body and its rendered rows.
+"""How one entry of the message pane looks: its wrapped body and its rendered rows.
 
 Lines are built from parts (``Content.assemble``/``Content.styled``), never from markup, so peer text
-can never become markup (notes/tui.md §2.1). Styles come from the pane's component classes through a
-``style`` lookup, so these helpers hold no widget state.
+can never become markup (notes/tui.md §2.1), and every string is sanitized here, at render time, so the
+timeline may hold peer text as it came (sanitizing twice is harmless: control pictures are not controls).
+Styles come from the pane's component classes through a ``style`` lookup, so these helpers hold no
+widget state. Wrapping happens once per entry and width: the rows rendered are also its measured height.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Protocol
 
 from textual.color import Color
 from textual.content import Content
@@ -16,27 +19,72 @@ from textual.strip import Strip
 from textual.style import Style
 
 from chat_tui.name_colours import name_colour
-from chat_tui.widgets.pane_layout import Entry
+from chat_tui.sanitize import sanitize, sanitize_line, sanitize_name
 
 StyleOf = Callable[[str], Style]
 """The style of a pane component by its short name ("time", "sender", "marker", ...)."""
 TIME_WIDTH = 6
 """Cells of the time column: "HH:MM" plus a space; wrapped rows are indented by it (hanging indent)."""
+MIN_WRAP = 8
+"""Cells a body wraps in at the least, however narrow the pane: narrower still, rows are cropped."""
 _PENDING_MARK = " ··· "
 _FAILED_MARK = "  !  "
 _DELAYED_MARK = "slow "
 _MARKS = {"pending": _PENDING_MARK, "delayed": _DELAYED_MARK, "failed": _FAILED_MARK}
+_RULES = ("marker", "gap")
+"""Kinds drawn as one full-width rule with their text in it."""
 
 
-def entry_body(entry: Entry, style: StyleOf) -> Content:
+class Shown(Protocol):
+    """What rendering reads from an entry (:class:`chat_tui.session.entries.Entry` has all of it)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def time(self) -> str: ...
+    @property
+    def own(self) -> bool: ...
+    @property
+    def state(self) -> str: ...
+
+
+def wrap_width(width: int) -> int:
+    """Cells a body wraps in, in a pane ``width`` cells wide (less the time column)."""
+    return max(width - TIME_WIDTH, MIN_WRAP)
+
+
+def entry_size(entry: Shown) -> tuple[int, int]:
+    """(cells, lines) of ``entry``'s body: what a row estimate needs, with no wrapping.
+
+    For one line of ASCII ``cells`` is exact (``len``), so a line that fits is known to take one row;
+    otherwise it is an upper bound for one line (wide characters count 2, a tab its widest expansion),
+    and over several lines a rough total that rendering corrects. A rule is always one row.
+    """
+    if entry.kind in _RULES:
+        return 0, 1
+    text = entry.text
+    lines = text.count("\n") + 1
+    body = text if entry.kind in ("notice", "error") else f"{entry.sender}: {text}"
+    if body.isascii():
+        return len(body) + 3 * body.count("\t"), lines
+    return 2 * len(body), lines  # every character as wide as it can be: never wrongly "fits"
+
+
+def entry_body(entry: Shown, style: StyleOf) -> Content:
     """The wrappable part of an entry, built from parts: peer text never becomes markup."""
+    text = sanitize(entry.text)
     if entry.kind in ("notice", "error"):
-        return Content.styled(entry.text, style(entry.kind))
+        return Content.styled(text, style(entry.kind))
     sender_style = style("own") if entry.own else style("sender") + name_style(entry.sender)
-    text: Content | str = entry.text
-    if entry.state != "sent":
-        text = Content.styled(entry.text, style("pending"))
-    return Content.assemble((entry.sender, sender_style), ": ", text).expand_tabs(4)
+    body: Content | str = Content.styled(text, style("pending")) if entry.state != "sent" else text
+    sender = sanitize_name(entry.sender)
+    if entry.kind == "action":
+        return Content.assemble("* ", (sender, sender_style), " ", body).expand_tabs(4)
+    return Content.assemble((sender, sender_style), ": ", body).expand_tabs(4)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -45,21 +93,23 @@ def name_style(name: str) -> Style:
     return Style(foreground=Color.parse(name_colour(name)))
 
 
-def wrap_entry(entry: Entry, width: int, style: StyleOf) -> list[Content]:
-    """The body of ``entry`` wrapped for a pane ``width`` cells wide (less the time column)."""
-    return entry_body(entry, style).wrap(max(width - TIME_WIDTH, 8))
+def wrap_entry(entry: Shown, width: int, style: StyleOf) -> list[Content]:
+    """The body of ``entry`` wrapped for a pane ``width`` cells wide (less the time column).
+
+    One line that fits is returned as it is: wrapping it would give the same line at several times
+    the cost, and most chat lines fit.
+    """
+    body, avail = entry_body(entry, style), wrap_width(width)
+    if body.cell_length <= avail and "\n" not in body.plain:
+        return [body]
+    return body.wrap(avail)
 
 
-def entry_height(entry: Entry, width: int, style: StyleOf) -> int:
-    """Rows ``entry`` takes at ``width``: a marker is one rule, anything else its wrapped lines."""
-    return 1 if entry.kind == "marker" else len(wrap_entry(entry, width, style))
-
-
-def render_entry(entry: Entry, width: int, style: StyleOf, base: Style) -> list[Strip]:
-    """The rows of ``entry`` at ``width``: a rule for a marker, else the time column and the wrapped body."""
-    if entry.kind == "marker":
-        return [_render_rule(entry.text, width, style("marker"), base)]
-    time = _MARKS.get(entry.state, entry.time.ljust(TIME_WIDTH - 1))
+def render_entry(entry: Shown, width: int, style: StyleOf, base: Style) -> list[Strip]:
+    """The rows of ``entry`` at ``width``: a rule for a marker or gap, else the time column and the body."""
+    if entry.kind in _RULES:
+        return [render_rule(entry.text, width, style("marker"), base)]
+    time = _MARKS.get(entry.state, sanitize_line(entry.time)[: TIME_WIDTH - 1].ljust(TIME_WIDTH - 1))
     time_style = style("error" if entry.state == "failed" else "time")
     first = Content.styled(time, time_style).pad_right(1)
     indent = Content(" " * TIME_WIDTH)
@@ -72,13 +122,22 @@ def render_entry(entry: Entry, width: int, style: StyleOf, base: Style) -> list[
 
 def render_header(text: str, width: int, style: Style, base: Style) -> Strip:
     """The header row: ``text`` centred in ``width`` cells."""
-    header = Content.styled(text, style).center(width)
+    header = Content.styled(sanitize_line(text), style).center(width)
     return Strip(header.render_segments(base))
 
 
-def _render_rule(text: str, width: int, style: Style, base: Style) -> Strip:
+def render_rule(text: str, width: int, style: Style, base: Style) -> Strip:
+    """A full-width rule with ``text`` in its middle (``text`` may be empty)."""
+    text = sanitize_line(text)
     label = f" {text} " if text else ""
     side = max(width - len(label), 2)
     rule = "─" * (side // 2) + label + "─" * (side - side // 2)
     line = Content.styled(rule, style).truncate(width)
     return Strip(line.render_segments(base), line.cell_length)
+
+
+def render_new_marker(count: int, width: int, style: Style, base: Style) -> Strip:
+    """The "N new ↓" row shown at the bottom while scrolled away from new messages, right-aligned."""
+    label = Content.styled(f" {count} new ↓ ", style)
+    line = label.pad_left(max(0, width - label.cell_length - 1)).pad_right(1)
+    return Strip(line.render_segments(base))

@@ -1,56 +1,58 @@
-"""MessagePane: a virtualized line-API scrollback that renders only the rows on screen.
+"""MessagePane: renders a group's :class:`~chat_tui.session.entries.EntryList`, virtualized.
 
-RichLog and Log cost seconds and hundreds of MB at chat scale and never re-wrap (notes/tui.md §2.2),
-so the pane keeps plain records, wraps them for the current width on demand, and maps a screen row to
-its record through a :class:`~chat_tui.widgets.pane_layout.PaneLayout` (the records and their row
-offsets). Rendered rows (:mod:`chat_tui.widgets.entry_rows`) are cached per (record, width).
+RichLog and Log cost seconds and hundreds of MB at chat scale and never re-wrap (notes/tui.md §2.2), so
+the pane is a line-API ``ScrollView`` that renders only the rows on screen. It keeps no bookkeeping of
+the timeline's (what is shown, in which order, what is trimmed: :mod:`chat_tui.session.timeline`
+decides), only per-entry render caches: each entry's rows at the current width
+(:class:`~chat_tui.widgets.pane_layout.RowLayout`: estimated, then exact once rendered) and the
+rendered rows of the entries seen lately (:mod:`chat_tui.widgets.entry_rows`), keyed by entry key and
+width, so a resize re-wraps only what comes on screen.
 
-The rows, top to bottom: an optional one-row header (history state: "loading…", "beginning of
-history"), the settled records (messages in ``seq`` order, notices), then our own messages still
-waiting for the server.
-
-The pane is bounded (``scrollback`` settled records, default :data:`SCROLLBACK`). Policy: a trim
-drops records from the end farther from the viewport (the top while the user reads near the bottom,
-the bottom while they read old history), in batches of a tenth of the cap so it costs nothing per
-message: a live message drops the oldest records, a page of older history the newest, unless the view
-is there. A history page or a gap's page is kept whole, so the pane may hold the cap plus one page.
-Dropping the bottom "detaches" the pane from the live end: new messages are not shown (the screen
-pages them back in when the user scrolls down, :class:`MessagePane.BottomReached`).
+A change from the list (a batch of splices) is replayed on the row layout at once, in O(its size);
+what is on screen is measured and the view placed when the next frame is painted, so a flood of
+changes between two frames costs one measuring, and each change one ``refresh()``. The view is pinned
+to the bottom while following (also when the pane shrinks); scrolled up, it keeps the same lines under
+changes above it and counts live messages in a "N new ↓" row (a click or End jumps down).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import ClassVar
 
+from rich.style import Style as RichStyle
 from textual.cache import LRUCache
-from textual.events import MouseScrollDown, MouseScrollUp, Resize
+from textual.events import Click, MouseScrollUp, Resize
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style
 
-from chat_tui.sanitize import sanitize, sanitize_line, sanitize_name
-from chat_tui.widgets.entry_rows import TIME_WIDTH, entry_height, render_entry, render_header
-from chat_tui.widgets.pane_layout import SCROLLBACK, Entry, EntryKind, EntryState, PaneLayout, gap_rule_text
+from chat_tui.session.entries import Entry, EntryList, TimelineChange
+from chat_tui.widgets.entry_rows import entry_size, render_entry, render_header, render_new_marker, wrap_width
+from chat_tui.widgets.pane_layout import RowLayout, anchor_after
 
-__all__ = [
-    "SCROLLBACK",
-    "TIME_WIDTH",
-    "Entry",
-    "EntryKind",
-    "EntryState",
-    "MessagePane",
-    "gap_rule_text",
-]
+__all__ = ["MessagePane"]
 
-_CACHE_SIZE = 2000
-"""Records whose rendered rows are kept: several screens' worth, so scrolling back and forth is cheap."""
+_CACHE_SIZE = 320
+"""Entries whose rendered rows are kept: several screens' worth, so scrolling back and forth is cheap.
+Not more: every Strip holds seven small caches, all objects the cyclic GC walks on each full pass, and
+a 2,000-entry cache tripled the objects it walked (its passes were most of the app's key-to-paint p99)."""
+_NEAR = 8
+"""Rows past the bottom of the view measured along with it, so a small scroll finds them exact."""
+_GAPS_ASKED = 256
+"""Gap entries whose GapShown is remembered (gaps are rare; forgetting one only means asking again)."""
 
 
 class MessagePane(ScrollView, can_focus=True):
-    """Scrollback of messages and notices; sticks to the bottom while the user is at the bottom."""
+    """Renders an :class:`~chat_tui.session.entries.EntryList`; pinned to the bottom while following.
+
+    The pane keeps no bookkeeping but per-entry render caches: each entry's rows at the current width
+    (estimated until it is first rendered, then exact: :class:`~chat_tui.widgets.pane_layout.RowLayout`)
+    and the rendered rows of the entries seen lately. A change from the list costs O(its splices) plus
+    the rendering of what is on screen, and one ``refresh()``.
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "message-pane--time",
@@ -61,6 +63,7 @@ class MessagePane(ScrollView, can_focus=True):
         "message-pane--error",
         "message-pane--marker",
         "message-pane--header",
+        "message-pane--new",
     }
 
     DEFAULT_CSS = """
@@ -76,338 +79,285 @@ class MessagePane(ScrollView, can_focus=True):
     MessagePane > .message-pane--error { color: $error; text-style: bold; }
     MessagePane > .message-pane--marker { color: $warning; }
     MessagePane > .message-pane--header { color: $text-muted; }
+    MessagePane > .message-pane--new { color: $text; background: $accent; text-style: bold; }
     """
 
     class TopReached(Message):
         """The user scrolled to the top (or tried to scroll past it): time to load older history."""
 
-    class BottomReached(Message):
-        """The user scrolled to the end of a detached pane: time to load the newer messages it dropped."""
-
     class GapShown(Message):
-        """A gap rule is on screen: time to load the messages it stands for (asked once until filled)."""
+        """A gap entry is on screen: time to load the messages it stands for (asked once per entry key)."""
 
         def __init__(self, key: int, after_seq: int, before_seq: int) -> None:
             super().__init__()
             self.key, self.after_seq, self.before_seq = key, after_seq, before_seq
 
-    class Trimmed(Message):
-        """Records were dropped from the top (``top``) or the bottom to keep the pane within its cap."""
-
-        def __init__(self, top: bool) -> None:
-            super().__init__()
-            self.top = top
-
     def __init__(
         self,
+        entries: EntryList | None = None,
         *,
-        scrollback: int = SCROLLBACK,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
-    ):
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._rows = PaneLayout(scrollback, self._height)
-        self.detached = False
-        """The newest records were dropped: live messages are not shown until they are paged back in."""
-        self._gaps_asked: set[int] = set()  # keys of gap rules whose GapShown is unanswered
-        self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(_CACHE_SIZE)
-        self._scroll_pending = False
+        self._list: EntryList | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._layout = RowLayout()
+        self._strips: LRUCache[tuple[int, int], list[Strip]] = LRUCache(_CACHE_SIZE)
+        self._styles: dict[str, Style] = {}
+        self._rich: RichStyle | None = None
+        self._gaps_asked: dict[int, None] = {}
+        self._following = True
+        self._unseen = 0
+        self._moving = False  # the pane itself is scrolling: not the user leaving or reaching the end
+        self._header_shown = 0  # header rows as last laid out (a change may have added or removed it)
+        self._stale = False  # changes came since the view was last measured and placed
+        self._stale_anchor: tuple[int, int] | None = None  # where the view was then, tracked through them
+        self.show(entries)
+
+    # --- the list shown -----------------------------------------------------------------------------
 
     @property
-    def scrollback(self) -> int:
-        """Settled records the pane keeps (at least 1)."""
-        return self._rows.cap
+    def entries(self) -> EntryList | None:
+        """The list shown (None: nothing)."""
+        return self._list
 
-    # --- what is shown ----------------------------------------------------------------------------
+    def show(self, entries: EntryList | None) -> None:
+        """Show ``entries`` from now on (the old list is unsubscribed), following its end."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._list = entries
+        self._layout = RowLayout()
+        self._gaps_asked.clear()
+        self._following, self._unseen = True, 0
+        if entries is not None:
+            self._layout.splice(0, 0, len(entries))
+            self._unsubscribe = entries.subscribe(self._changed)
+        self._layout.fill(self._entry_size)
+        self._update(anchor=None)
+
+    def on_unmount(self) -> None:
+        """Removed: stop following the list (its timeline lives on in the session)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _entry_size(self, index: int) -> tuple[int, int]:
+        assert self._list is not None  # fill() asks only for entries the list has
+        return entry_size(self._list[index])
+
+    # --- pinned to the bottom -----------------------------------------------------------------------
 
     @property
-    def entries(self) -> list[Entry]:
-        """The records shown, top to bottom: settled ones, then our pending messages (a copy)."""
-        return [*self._rows.entries, *self._rows.pending]
+    def following(self) -> bool:
+        """Pinned to the bottom: new entries scroll into view, and shrinking the pane keeps the end shown."""
+        return self._following
 
     @property
-    def header(self) -> str | None:
-        """The one-row header above the records (None: no header row)."""
-        return self._rows.header
+    def unseen(self) -> int:
+        """Live messages added since the user scrolled away from the end (the "N new ↓" count)."""
+        return self._unseen
 
-    @property
-    def oldest_seq(self) -> int | None:
-        """The lowest ``seq`` shown (None: no stored message is shown)."""
-        return min(self._seqs) if self._seqs else None
+    def scroll_to_end(self) -> None:
+        """Pin the view to the bottom (sending calls this; so do End and a click on "N new ↓")."""
+        self._following, self._unseen = True, 0
+        self._update(anchor=None)
 
-    @property
-    def newest_seq(self) -> int | None:
-        """The highest ``seq`` shown (None: no stored message is shown)."""
-        return max(self._seqs) if self._seqs else None
+    def action_scroll_end(self) -> None:
+        """End: back to the newest messages, pinned."""
+        self.scroll_to_end()
 
-    def has_seq(self, seq: int) -> bool:
-        """A message with this ``seq`` is shown already."""
-        return seq in self._seqs
+    def visible_range(self) -> tuple[int, int] | None:
+        """The first and last entry (indexes, inclusive) on screen; None when nothing is.
 
-    def add_message(self, time: str, sender: str, text: str, *, own: bool = False, seq: int | None = None) -> None:
-        """Append a message the server stored; a ``seq`` shown before is ignored (each shows once)."""
-        if seq is not None:
-            if seq in self._seqs or self.detached:  # detached: it is paged in with the rest later
-                return
-            self._seqs.add(seq)
-        self._append(Entry(time, sanitize_name(sender), sanitize(text), own=own, seq=seq))
-
-    def add_notice(self, time: str, text: str, *, error: bool = False) -> None:
-        """Append a notice such as "Bob has joined the chat!"."""
-        self._append(Entry(time, "", sanitize(text), kind="error" if error else "notice"))
-
-    def add_marker(self, text: str, *, gap: tuple[int, int] | None = None) -> None:
-        """Append a full-width rule with ``text`` in it, e.g. between replayed and new messages.
-
-        ``gap`` = ``(after_seq, before_seq)`` makes it a gap rule: shown, it asks for its messages (GapShown).
+        A timeline may ask in the middle of a batch, while its list holds entries the pane has not been
+        told of, so this reads the row layout only (rendering would read entries at indexes that moved).
+        Following, the screen is the end of the list whatever it holds now: the last entry is its last,
+        and the first is counted back from it by the rows of the end as laid out. Scrolled up, it is
+        the lines on screen, by the indexes of the list as the pane last saw it.
         """
-        self._append(Entry("", "", sanitize_line(text), kind="marker", gap=gap))
+        layout, height = self._layout, max(self.size.height, 1)
+        if not len(layout) or not layout.avail or self._list is None:
+            return None
+        header = self._header_rows
+        if self._following:
+            first = layout.locate(max(0, layout.total - max(height - header, 1)))
+            added = len(self._list) - len(layout)  # told at the end of the batch
+            return (first[0] + added, len(self._list) - 1) if first is not None and len(self._list) else None
+        top = max(0, round(self.scroll_y) - header)
+        first = layout.locate(min(top, layout.total - 1))
+        last = layout.locate(min(top + height - 1, layout.total - 1))
+        if first is None or last is None:
+            return None
+        return first[0], last[0]
 
-    def add_pending(self, key: str, sender: str, text: str) -> None:
-        """Show our own message as waiting for the server, below everything settled."""
-        self._rows.add_pending(key, Entry("", sanitize_name(sender), sanitize(text), own=True, state="pending"))
-        self._changed(follow=self._following())
+    # --- applying changes -------------------------------------------------------------------------
 
-    def is_pending(self, key: str) -> bool:
-        """Our message ``key`` still waits for the server."""
-        return key in self._rows.pending_ids
+    def _changed(self, change: TimelineChange) -> None:
+        """Replay a change's splices on the per-entry rows, and refresh.
 
-    def acknowledge(self, key: str, time: str, seq: int) -> None:
-        """Our message ``key`` was stored as ``seq`` at ``time``: it takes its place after what came before."""
-        entry = self._take_pending(key)
-        if entry is None or seq in self._seqs or self.detached:
-            return
-        entry.time, entry.state, entry.seq = time, "sent", seq
-        self._seqs.add(seq)
-        self._append(entry)
-
-    def delay(self, key: str) -> bool:
-        """Our message ``key`` is held back by the server's rate limit; True the first time it is."""
-        entry = self._rows.find_pending(key)
-        if entry is None:
-            return False
-        first, entry.state = entry.state != "delayed", "delayed"
-        self._cache.discard((entry.key, self._rows.width))
+        What is on screen is measured, and the view moved to its anchor (or the end), when it is next
+        painted (:meth:`_flush`): many changes between two frames cost one measuring of the screen.
+        """
+        anchor = self._view_anchor()
+        layout = self._layout
+        for splice in change.splices:
+            if anchor is not None:
+                anchor = anchor_after(anchor, splice.start, splice.removed, splice.added)
+            layout.splice(splice.start, splice.removed, splice.added)
+        layout.fill(self._entry_size)
+        if change.live_added and not self._following:
+            self._unseen += change.live_added
+        self._stale, self._stale_anchor = True, anchor
         self.refresh()
-        return first
 
-    def refuse(self, key: str) -> None:
-        """Our message ``key`` was refused: it stays, marked as not delivered."""
-        entry = self._take_pending(key)
-        if entry is not None:
-            entry.time, entry.state = "", "failed"
-            self._append(entry)
+    def _flush(self) -> None:
+        """Bring the view up to date with the changes since the last frame (before it is painted)."""
+        if self._stale:
+            self._stale = False
+            self._update(anchor=None if self._following else self._stale_anchor, repaint=False)
 
-    def _take_pending(self, key: str) -> Entry | None:
-        entry = self._rows.take_pending(key)
-        if entry is not None:
-            self._cache.discard((entry.key, self._rows.width))
-        return entry
+    def _view_anchor(self) -> tuple[int, int] | None:
+        """What keeps the view in place: None while following (the end does), else the anchor of the last
+        painted frame if changes came since (still valid in index terms), else the one on screen now."""
+        if self._following:
+            return None
+        return self._stale_anchor if self._stale else self._anchor()
 
-    def set_header(self, text: str | None) -> None:
-        """Show ``text`` in the header row (None removes the row); the rows below stay where they are."""
-        had = self._rows.header is not None
-        self._rows.header = None if text is None else sanitize_line(text)
-        shift = (self._rows.header is not None) - had
-        self._changed(follow=False)
-        if shift and self.scroll_y > 0:
-            self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
+    def _anchor(self) -> tuple[int, int] | None:
+        """The entry at the top of the view and the view's offset from its first row (-1: the header)."""
+        if not len(self._layout):
+            return None
+        row = round(self.scroll_y) - self._header_shown  # the header as on screen, before this change
+        found = self._layout.locate(max(row, 0))
+        if found is None:
+            return None
+        index, offset = found
+        return index, offset + min(row, 0)
 
-    def prepend(self, entries: Iterable[Entry]) -> int:
-        """Insert older messages above the settled ones, keeping the line at the top of the view in place.
-
-        Messages whose ``seq`` is shown already are skipped. Returns the number of rows added.
-        """
-        new = [entry for entry in entries if entry.seq is None or entry.seq not in self._seqs]
-        for entry in new:
-            entry.sender, entry.text = sanitize_name(entry.sender), sanitize(entry.text)
-            if entry.seq is not None:
-                self._seqs.add(entry.seq)
-        if not new or not self._rows.width:
-            self._rows.entries[:0] = new
-            self._trim(slack=len(new))
-            self.refresh()
-            return 0
-        added = self._rows.insert_top(new)
+    def _update(self, *, anchor: tuple[int, int] | None, repaint: bool = True) -> None:
+        """Lay out for the current width, measure what is on screen, scroll to the anchor or the end."""
+        self._stale = False
+        width = self.scrollable_content_region.width
+        if not width or not self.is_mounted:
+            return
+        layout = self._layout
+        if wrap_width(width) != layout.avail:
+            self._relayout(width)
+        header = self._header_shown = self._header_rows
+        if self._following:
+            self._measure_end()
+        elif anchor is not None:
+            self._measure_from(anchor[0])
         self._set_virtual_size()
-        self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
-        self._trim(slack=len(new), top_first=False)
-        self.refresh()
-        return added
+        if self._following:
+            self._move_to(self.max_scroll_y)
+        elif anchor is not None:
+            self._move_to(header + layout.row_of(anchor[0]) + anchor[1])
+        if repaint:
+            self.refresh()
 
-    def append_history(self, entries: Iterable[Entry], *, live: bool) -> None:
-        """Append newer messages paged back in below a detached pane; ``live``: they reach the live end."""
-        for entry in entries:
-            if entry.seq is not None and entry.seq not in self._seqs:
-                self._seqs.add(entry.seq)
-                entry.sender, entry.text = sanitize_name(entry.sender), sanitize(entry.text)
-                self._append(entry, trim=False)
-        self.detached = self.detached and not live
-        self._trim(slack=0)
+    def _move_to(self, y: int) -> None:
+        self._moving = True
+        try:
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
+        finally:
+            self._moving = False
 
-    def fill_gap(self, key: int, entries: Iterable[Entry], *, done: bool = False) -> None:
-        """Put a page of a gap's messages (in seq order, the newest below ``before``) under the gap rule
-        ``key``, and shrink the rule to what is still missing; ``done`` (nothing is left) removes it.
-        With neither, the rule asks again the next time it is shown."""
-        self._gaps_asked.discard(key)
-        index = self._rows.index_of(key)
-        rule = self._rows.entries[index] if index >= 0 else None
-        new = [entry for entry in entries if entry.seq is not None and entry.seq not in self._seqs]
-        if rule is None or rule.gap is None:
-            return
-        if not new:
-            if done:
-                self._replace(index, index + 1, [])
-            return
-        after = rule.gap[0]
-        lowest = min(entry.seq or 0 for entry in new)
-        for entry in new:
-            self._seqs.add(entry.seq or 0)
-            entry.sender, entry.text = sanitize_name(entry.sender), sanitize(entry.text)
-        if lowest <= after + 1:
-            self._replace(index, index + 1, new)
-        else:
-            rule.gap, rule.text = (after, lowest), gap_rule_text(after, lowest)
-            self._cache.discard((rule.key, self._rows.width))
-            self._replace(index + 1, index + 1, new)
-        self._trim(slack=len(new), top_first=False)
+    def _relayout(self, width: int) -> None:
+        """A new width: every entry's rows are estimated again (O(n) over two arrays, no wrapping)."""
+        self._layout.relayout(wrap_width(width))
 
-    # --- layout -----------------------------------------------------------------------------------
+    def _measure_end(self) -> None:
+        """Make the rows of the entries at the bottom exact, as many as fill the view."""
+        layout, need = self._layout, self.size.height
+        index, rows = len(layout) - 1, 0
+        while index >= 0 and rows < need:
+            rows += layout.heights[index] if layout.exact[index] else len(self._rows_of(index))
+            index -= 1
 
-    # The layout's state under the names the pane's tests check its consistency with.
-    @property
-    def _entries(self) -> list[Entry]:
-        return self._rows.entries
+    def _measure_from(self, index: int) -> None:
+        """Make the rows of the entries from ``index`` down exact, as many as fill the view and a bit."""
+        layout, need = self._layout, self.size.height + _NEAR
+        rows = 0
+        while index < len(layout) and rows < need:
+            rows += layout.heights[index] if layout.exact[index] else len(self._rows_of(index))
+            index += 1
 
-    @property
-    def _heights(self) -> list[int]:
-        return self._rows.heights
-
-    @property
-    def _starts(self) -> list[int]:
-        return self._rows.starts
-
-    @property
-    def _pending_heights(self) -> list[int]:
-        return self._rows.pending_heights
-
-    @property
-    def _seqs(self) -> set[int]:
-        return self._rows.seqs
+    def _rows_of(self, index: int) -> list[Strip]:
+        """The rendered rows of entry ``index`` at the current width (cached), its height now exact."""
+        assert self._list is not None
+        entry = self._list[index]
+        width = self.scrollable_content_region.width
+        strips = self._strips.get((entry.key, width))
+        if strips is None:
+            base = self._rich_base()
+            # Full width once, here: a row then goes to the screen as is, not through a crop_extend
+            # that would make (and cache) a second Strip per row.
+            rows = render_entry(entry, width, self._style, self._base_style())
+            strips = [row.extend_cell_length(width, base) for row in rows]
+            self._strips[(entry.key, width)] = strips
+        if not self._layout.exact[index]:
+            self._layout.measure(index, len(strips))
+        return strips
 
     @property
     def _header_rows(self) -> int:
-        return self._rows.header_rows
-
-    def _following(self) -> bool:
-        return self._scroll_pending or self.is_vertical_scroll_end
-
-    def _append(self, entry: Entry, *, trim: bool = True) -> None:
-        follow = self._following()
-        self._rows.append(entry)
-        if trim:
-            self._trim(slack=0)
-        self._changed(follow=follow)
-
-    def _replace(self, start: int, stop: int, new: list[Entry]) -> None:
-        """Put ``new`` in place of records ``start:stop``, keeping the rows above the view where they are
-        (O(n) for the row offsets below: only gap pages do this, never a live message)."""
-        if not self._rows.width:
-            self._rows.entries[start:stop] = new
-            self.refresh()
-            return
-        first, shift = self._rows.replace(start, stop, new)
-        self._set_virtual_size()
-        if first + self._header_rows < self.scroll_y:  # the change is above the view
-            self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
-        self.refresh()
-
-    def _trim(self, *, slack: int, top_first: bool = True) -> None:
-        """Drop records beyond the cap (plus ``slack``: a page just added), from the ``top_first`` end
-        unless the view is there (a live message drops the oldest, a history page the newest)."""
-        plan = self._rows.plan_trim(slack=slack, top_first=top_first, view=self._view())
-        if plan is None:
-            return
-        top, count = plan
-        for entry in self._rows.dropping(top=top, count=count):
-            self._gaps_asked.discard(entry.key)
-            self._cache.discard((entry.key, self._rows.width))
-        if top:
-            following = self._following()
-            rows = self._rows.drop_top(count)
-            if self._rows.width and not following:  # keep the view on the same lines
-                self.scroll_to(y=max(0, self.scroll_y - rows), animate=False, immediate=True)
-        else:
-            self._rows.drop_bottom(count)
-            self.detached = True
-        self._set_virtual_size()
-        self.post_message(self.Trimmed(top))
-
-    def _view(self) -> tuple[int, int] | None:
-        """The rows on screen (first row, rows) for trimming; None while following the end."""
-        if not self._rows.width or not self._rows.starts or self._following():
-            return None
-        return round(self.scroll_y), self.size.height
-
-    def _changed(self, *, follow: bool) -> None:
-        if self._rows.width:
-            self._set_virtual_size()
-        if follow and not self._scroll_pending:
-            # One scroll per refresh however many messages arrive in between (notes/tui.md §2.2).
-            self._scroll_pending = True
-            self.call_after_refresh(self._follow_end)
-        self.refresh()
-
-    def _follow_end(self) -> None:
-        self._scroll_pending = False
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        return 1 if self._list is not None and self._list.header is not None else 0
 
     def _set_virtual_size(self) -> None:
-        if self._rows.width:
-            self.virtual_size = Size(self._rows.width, self._rows.total_rows)
-
-    def _height(self, entry: Entry) -> int:
-        return entry_height(entry, self._rows.width, self._style)
-
-    def _relayout(self, width: int) -> None:
-        """Re-wrap every record for ``width``; called when the width changes."""
-        self._rows.relayout(width)
-        self._set_virtual_size()
+        """Set the scrollable size without a layout pass (as ScrollView does on a resize): the pane's own
+        size never depends on its content, and assigning ``virtual_size`` would lay out and repaint the
+        whole screen, composer and member list included, on every change (most of a frame's cost)."""
+        size = Size(self.scrollable_content_region.width, self._header_rows + self._layout.total)
+        if size != self.virtual_size:
+            self._moving = True
+            try:
+                self.set_reactive(MessagePane.virtual_size, size)
+                self._scroll_update(size)  # the scrollbar; a layout only if it appears or goes
+            finally:
+                self._moving = False
 
     def on_resize(self, _event: Resize) -> None:
-        """Re-wrap on a width change, staying at the bottom if we were there."""
-        width = self.scrollable_content_region.width
-        if width != self._rows.width:
-            at_end = self.is_vertical_scroll_end
-            self._relayout(width)
-            if at_end:
-                self.call_after_refresh(self._follow_end)
+        """A new size: re-estimate on a width change; stay pinned, or keep the top line in place."""
+        self._update(anchor=self._view_anchor())
 
     def notify_style_update(self) -> None:
         """Theme or CSS changed: cached rows hold old colours."""
         super().notify_style_update()
-        self._cache.clear()
+        self._rich = None
+        self._styles.clear()
+        self._strips.clear()
 
-    # --- reaching the top -------------------------------------------------------------------------
+    # --- scrolling ------------------------------------------------------------------------------------
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        """Scrolling reached the top: ask for older history."""
+        """Following is whatever the user's scrolling left; reaching the top asks for older history."""
         super().watch_scroll_y(old_value, new_value)
+        if self._moving:
+            return
+        self._stale_anchor = None  # the user moved the view: where it was before no longer matters
+        at_end = new_value >= self.max_scroll_y
+        if at_end != self._following:
+            self._following = at_end
+            if at_end:
+                self._unseen = 0
+        if not at_end:
+            anchor = self._anchor()
+            if anchor is not None:
+                before = self._layout.total
+                self._measure_from(anchor[0])  # rows come on screen: exact before they are painted
+                if self._layout.total != before:
+                    self._set_virtual_size()
         if new_value <= 0 < old_value:
             self.post_message(self.TopReached())
-        elif self.detached and new_value >= self.max_scroll_y > old_value:
-            self.post_message(self.BottomReached())
 
     def _on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
         super()._on_mouse_scroll_up(event)
         if self.scroll_y <= 0:  # also when everything fits and there is nothing to scroll
             self.post_message(self.TopReached())
-
-    def _on_mouse_scroll_down(self, event: MouseScrollDown) -> None:
-        super()._on_mouse_scroll_down(event)
-        if self.detached and self.scroll_y >= self.max_scroll_y:
-            self.post_message(self.BottomReached())
 
     def page_up(self) -> None:
         """Scroll a page up; at the top, ask for older history."""
@@ -417,50 +367,84 @@ class MessagePane(ScrollView, can_focus=True):
             self.scroll_page_up(animate=False)
 
     def page_down(self) -> None:
-        """Scroll a page down; at the end of a detached pane, ask for the newer messages."""
-        if self.detached and self.scroll_y >= self.max_scroll_y:
-            self.post_message(self.BottomReached())
-        else:
-            self.scroll_page_down(animate=False)
+        """Scroll a page down."""
+        self.scroll_page_down(animate=False)
 
-    # --- rendering --------------------------------------------------------------------------------
+    def on_click(self, event: Click) -> None:
+        """A click on the "N new ↓" row jumps to the newest messages."""
+        offset = event.get_content_offset(self)
+        if self._unseen and offset is not None and offset.y == self.size.height - 1:
+            event.stop()
+            self.scroll_to_end()
+
+    # --- rendering ------------------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        """Render screen row ``y`` (the line API): only visible rows are ever rendered."""
+        """Render screen row ``y`` (the line API): only rows on screen are ever rendered."""
+        self._flush()
+        width = self.scrollable_content_region.width
+        if self._unseen and not self._following and y == self.size.height - 1:
+            return self._new_marker(width)
         return self.render_row(round(self.scroll_y) + y)
 
     @property
     def row_count(self) -> int:
-        """Rows of the whole scrollback at the current width."""
-        self._ensure_layout()
-        return self.virtual_size.height
-
-    def _ensure_layout(self) -> int:
-        """Lay records out for the current width if it changed; returns the width."""
-        width = self.scrollable_content_region.width
-        if width != self._rows.width:
-            self._relayout(width)
-        return width
+        """Rows of the whole scrollback (header included) at the current width."""
+        self._flush()
+        return self._header_rows + self._layout.total
 
     def render_row(self, row: int) -> Strip:
         """Render row ``row`` of the whole scrollback (0 is the top) at the current width."""
-        width = self._ensure_layout()
-        base = self.rich_style
-        if row < self._header_rows:
-            header = render_header(self._rows.header or "", width, self._style("header"), Style.from_rich_style(base))
-            return header.crop_extend(0, width, base)
-        found = self._rows.locate(row - self._header_rows)
-        if found is None:
+        self._flush()
+        width = self.scrollable_content_region.width
+        base = self._rich_base()
+        header = self._header_rows
+        if row < header and self._list is not None and self._list.header is not None:
+            strip = render_header(self._list.header, width, self._style("header"), self._base_style())
+            return strip.crop_extend(0, width, base)
+        found = self._layout.locate(row - header) if self._layout.avail else None
+        if found is None or self._list is None:
             return Strip.blank(width, base)
-        entry, offset = found
-        if entry.gap is not None and entry.key not in self._gaps_asked:
-            self._gaps_asked.add(entry.key)
-            self.post_message(self.GapShown(entry.key, *entry.gap))
-        strips = self._cache.get((entry.key, width))
-        if strips is None:
-            strips = render_entry(entry, width, self._style, Style.from_rich_style(self.rich_style))
-            self._cache[(entry.key, width)] = strips
-        return strips[offset].crop_extend(0, width, base)
+        index, offset = found
+        entry = self._list[index]
+        if entry.kind == "gap" and entry.gap is not None and entry.key not in self._gaps_asked:
+            self._ask_gap(entry)
+        exact = self._layout.exact[index]
+        strips = self._rows_of(index)
+        if not exact and self._layout.total + header != self.virtual_size.height:
+            self.call_later(self._update, anchor=None if self._following else self._anchor())
+        if offset >= len(strips):
+            return Strip.blank(width, base)
+        strip = strips[offset]
+        return strip if strip.cell_length == width else strip.crop_extend(0, width, base)
+
+    def _ask_gap(self, entry: Entry) -> None:
+        assert entry.gap is not None
+        if len(self._gaps_asked) >= _GAPS_ASKED:
+            self._gaps_asked.pop(next(iter(self._gaps_asked)))
+        self._gaps_asked[entry.key] = None
+        self.post_message(self.GapShown(entry.key, *entry.gap))
+
+    def _new_marker(self, width: int) -> Strip:
+        strip = render_new_marker(self._unseen, width, self._style("new"), self._base_style())
+        return strip.crop_extend(0, width, self._rich_base())
+
+    def _rich_base(self) -> RichStyle:
+        """The pane's own style (``rich_style`` walks the DOM each time: ~0.2 ms, so once per theme)."""
+        if self._rich is None:
+            self._rich = self.rich_style
+        return self._rich
+
+    def _base_style(self) -> Style:
+        style = self._styles.get("")
+        if style is None:
+            style = self._styles[""] = Style.from_rich_style(self._rich_base())
+        return style
 
     def _style(self, component: str) -> Style:
-        return Style.from_rich_style(self.get_component_rich_style(f"message-pane--{component}"))
+        """A component's style, looked up once per theme (the lookup walks the CSS: not per row)."""
+        style = self._styles.get(component)
+        if style is None:
+            rich = self.get_component_rich_style(f"message-pane--{component}")
+            style = self._styles[component] = Style.from_rich_style(rich)
+        return style

@@ -1,226 +1,186 @@
-"""The message pane's records and their row offsets: pure bookkeeping, no Textual, unit-testable.
+"""The message pane's rows: how many each entry takes at one width, and which entry a row shows.
 
-A :class:`PaneLayout` holds the settled records (messages in ``seq`` order, notices, rules), our own
-messages still waiting for the server, and, at one width, the rows each record takes and the row each
-starts on. A screen row maps to its record with ``bisect`` over those starts. Older history is
-prepended: the new records get row offsets counting down from the first one (so starts may go below
-0), and a page costs the measuring of its own records, not a re-layout of the pane.
-
-Measuring a record (wrapping it for the width) is the widget's business: the layout is given a
-``measure`` callable and calls it only for records it lays out.
+Pure bookkeeping, no Textual, unit-testable. :class:`RowLayout` keeps, per index of the
+:class:`~chat_tui.session.entries.EntryList` the pane shows, the entry's size and its rows at the
+current width, estimated until the pane renders the entry and records the exact count (as toolong's
+LogLines does). Row sums per block of entries map a screen row to its entry with one ``bisect`` and a
+short walk, and a change touches only the blocks from where it happened.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from array import array
+from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from itertools import accumulate, count
-from typing import Literal
+from itertools import accumulate
 
-EntryState = Literal["sent", "pending", "delayed", "failed"]
-EntryKind = Literal["message", "notice", "error", "marker"]
-SCROLLBACK = 5000
-"""Settled records a pane keeps by default (irssi's ``scrollback_lines`` is 5000 too); ``--scrollback``."""
-_TRIM_BATCH = 10
-"""A trim drops a tenth of the cap beyond it, so trimming is rare, not an O(n) shift per message."""
-_keys = count()
+BLOCK = 128
+"""Entries per block of row sums: locating a row costs a bisect over the blocks plus a walk inside one
+block, and a change dirties only the block sums from its block on (100k entries are 782 blocks)."""
+_PLACEHOLDER = b"\x02"
+"""In ``RowLayout.exact``: an entry added by a splice whose size has not been read yet."""
+_CLEAN = 1 << 62
+"""``RowLayout._stale_block`` when every block's row sum is current."""
+_ODD = 255
+"""In ``RowLayout.short``: an entry of several lines or of 255 cells or more, estimated one at a time."""
 
 
-@dataclass(slots=True)
-class Entry:
-    """One record in the pane: a chat message (``sender`` set), a notice or a marker line.
+class RowLayout:
+    """How many rows each entry of a list takes at one width, and which entry a row belongs to.
 
-    ``seq`` is the group's sequence number of a message the server stored; ``key`` identifies the record
-    in the render cache (indexes shift when history is prepended or a pending message settles).
+    Pure bookkeeping (no Textual), kept per index in step with the list the pane shows. An entry's rows
+    are *estimated* from its size until the pane renders it and :meth:`measure` records the exact count,
+    as toolong's LogLines does. One line that fits needs no wrapping: its estimate is exact (its cells
+    must then be its true cell length, not an underestimate). Appending costs O(added), wrapping is done
+    only for what comes on screen, and a width change re-estimates 100k entries in a few milliseconds:
+    most chat lines are one line under 255 cells, kept in one byte each (``short``), so their rows and
+    whether they fit come from two ``bytes.translate`` calls; only the others take a Python step each.
+
+    ``avail`` is the cells a body wraps in (the pane's width less the time column); 0: not laid out.
     """
 
-    time: str
-    sender: str
-    text: str
-    own: bool = False
-    state: EntryState = "sent"
-    kind: EntryKind = "message"
-    seq: int | None = None
-    key: int = field(default_factory=lambda: next(_keys))
-    gap: tuple[int, int] | None = None
-    """For a gap rule: the seqs ``after < seq < before`` it stands for (a fillable hole in the history)."""
+    def __init__(self) -> None:
+        self.avail = 0
+        self.cells = array("I")  # per entry: its body's length in cells (see entry_rows.entry_size)
+        self.lines = array("I")  # per entry: its body's hard lines (newlines + 1)
+        self.short = bytearray()  # per entry: its cells when one line under 255 cells, else _ODD
+        self.heights: list[int] = []  # per entry: rows at ``avail``, exact or estimated
+        self.exact = bytearray()  # per entry: 1 when ``heights`` was measured at ``avail``, 0 estimated
+        self._blocks: list[int] = []  # rows of each block of BLOCK entries
+        self._block_starts: list[int] = []  # the first row of each block, valid below ``_dirty``
+        self._dirty = 0  # the first block whose start is stale
+        self._fill_from = 0  # no placeholder lies before this index
+        self._stale_block = _CLEAN  # the first block whose row sum is stale
+        self._rows_table = self._fits_table = bytes(256)  # by short: rows at avail; 1 if it fits
+        self.total = 0
 
-    @property
-    def error(self) -> bool:
-        """An error notice (shown in the error colour)."""
-        return self.kind == "error"
+    def __len__(self) -> int:
+        return len(self.heights)
 
+    # -- changes -----------------------------------------------------------------------------------
+    def splice(self, start: int, removed: int, added: int) -> None:
+        """Replay one splice's shape: ``removed`` entries at ``start`` became ``added`` placeholders.
 
-def gap_rule_text(after_seq: int, before_seq: int) -> str:
-    """The words of a gap rule for the seqs strictly between ``after_seq`` and ``before_seq``."""
-    return f"{before_seq - after_seq - 1} earlier messages not shown"
-
-
-class PaneLayout:
-    """Settled and pending records, the seqs shown, the header row, and the rows of each at ``width``.
-
-    ``width`` 0 means "not laid out yet": records are kept but not measured until :meth:`relayout`.
-    """
-
-    def __init__(self, cap: int, measure: Callable[[Entry], int]) -> None:
-        self.cap = max(1, cap)
-        self.width = 0
-        self.header: str | None = None
-        self.entries: list[Entry] = []
-        self.heights: list[int] = []  # rows of each settled entry at ``self.width``
-        self.starts: list[int] = []  # first row of each settled entry; may start below 0 after a prepend
-        self.pending: list[Entry] = []
-        self.pending_heights: list[int] = []
-        self.pending_ids: list[str] = []  # the caller's key of each pending entry (its client_msg_id)
-        self.seqs: set[int] = set()
-        self._measure = measure
-
-    # --- rows -------------------------------------------------------------------------------------
-
-    @property
-    def header_rows(self) -> int:
-        """Rows of the header: 1 while there is one."""
-        return 0 if self.header is None else 1
-
-    @property
-    def settled_rows(self) -> int:
-        """Rows of the settled records."""
-        return self.starts[-1] + self.heights[-1] - self.starts[0] if self.heights else 0
-
-    @property
-    def total_rows(self) -> int:
-        """Rows of everything: the header, the settled records and the pending ones."""
-        return self.header_rows + self.settled_rows + sum(self.pending_heights)
-
-    def relayout(self, width: int) -> None:
-        """Measure every record again for ``width``."""
-        self.width = width
-        self.heights = [self._measure(entry) for entry in self.entries]
-        self.starts = _starts(0, self.heights)
-        self.pending_heights = [self._measure(entry) for entry in self.pending]
-
-    def locate(self, row: int) -> tuple[Entry, int] | None:
-        """The record at ``row`` (0 is the first settled row) and the row's offset inside it."""
-        settled = self.settled_rows
-        if row < settled:
-            absolute = row + self.starts[0]
-            index = bisect_right(self.starts, absolute) - 1
-            return self.entries[index], absolute - self.starts[index]
-        row -= settled
-        for entry, height in zip(self.pending, self.pending_heights, strict=True):
-            if row < height:
-                return entry, row
-            row -= height
-        return None
-
-    # --- settled records --------------------------------------------------------------------------
-
-    def append(self, entry: Entry) -> None:
-        """Add ``entry`` below the settled records."""
-        self.entries.append(entry)
-        if self.width:
-            end = self.starts[-1] + self.heights[-1] if self.heights else 0
-            self.starts.append(end)
-            self.heights.append(self._measure(entry))
-
-    def insert_top(self, new: list[Entry]) -> int:
-        """Add ``new`` above the settled records (laid out, ``new`` not empty); returns the rows added."""
-        self.entries[:0] = new
-        heights = [self._measure(entry) for entry in new]
-        top = self.starts[0] if self.starts else 0
-        first = top - sum(heights)
-        self.starts[:0] = _starts(first, heights)
-        self.heights[:0] = heights
-        return top - first
-
-    def replace(self, start: int, stop: int, new: list[Entry]) -> tuple[int, int]:
-        """Put ``new`` in place of records ``start:stop`` (laid out; O(n) for the row offsets below).
-
-        Returns the first changed row counted from the top settled row, and the rows added (or removed).
+        A change's splices are replayed in order, then :meth:`fill` reads the added entries as the list
+        has them after the change (an entry added by one splice may be gone again by a later one).
         """
-        self.entries[start:stop] = new
-        old_rows = sum(self.heights[start:stop])
-        heights = [self._measure(entry) for entry in new]
-        first = self.starts[start] if start < len(self.starts) else self.starts[0] + self.settled_rows
-        self.heights[start:stop] = heights
-        self.starts[start:] = _starts(first, self.heights[start:])
-        return first - self.starts[0], sum(heights) - old_rows
+        stop = start + removed
+        zeros = array("I", bytes(4 * added))
+        self.cells[start:stop] = zeros
+        self.lines[start:stop] = zeros
+        self.short[start:stop] = bytes(added)
+        self.heights[start:stop] = [0] * added
+        self.exact[start:stop] = _PLACEHOLDER * added
+        self._fill_from = min(self._fill_from, start)
+        self._stale_block = min(self._stale_block, start // BLOCK)
 
-    def index_of(self, key: int) -> int:
-        """The index of the settled record ``key`` (-1: none)."""
-        return next((i for i, entry in enumerate(self.entries) if entry.key == key), -1)
+    def fill(self, size_of: Callable[[int], tuple[int, int]]) -> None:
+        """Estimate the placeholders' rows from ``size_of(index)`` (cells, lines), then the row sums."""
+        exact, start = self.exact, self._fill_from
+        while (start := exact.find(_PLACEHOLDER, start)) >= 0:
+            stop = _run_end(exact, start)
+            sizes = [size_of(index) for index in range(start, stop)]
+            self.cells[start:stop] = array("I", [cells for cells, _ in sizes])
+            self.lines[start:stop] = array("I", [lines for _, lines in sizes])
+            self.short[start:stop] = bytes([cells if lines == 1 and cells < _ODD else _ODD for cells, lines in sizes])
+            self.heights[start:stop], exact[start:stop] = self._estimate(start, stop)
+            start = stop
+        self._fill_from = len(exact)
+        if self._stale_block != _CLEAN:
+            self._rebuild_blocks(self._stale_block)
+            self._stale_block = _CLEAN
 
-    # --- trimming ---------------------------------------------------------------------------------
+    def measure(self, index: int, rows: int) -> int:
+        """Record that entry ``index`` takes exactly ``rows`` rows; returns the change in rows."""
+        delta = rows - self.heights[index]
+        self.heights[index] = rows
+        self.exact[index] = 1
+        if delta:
+            block = index // BLOCK
+            self._blocks[block] += delta
+            self.total += delta
+            self._dirty = min(self._dirty, block + 1)
+        return delta
 
-    def plan_trim(self, *, slack: int, top_first: bool, view: tuple[int, int] | None) -> tuple[bool, int] | None:
-        """Which end to trim and how many records: beyond the cap (plus ``slack``: a page just added),
-        from the ``top_first`` end unless the view is there (a live message drops the oldest, a history
-        page the newest). ``view`` is (first row on screen, rows on screen), None while following the end.
-        None: nothing to drop."""
-        excess = len(self.entries) - self.cap - slack
-        if excess <= 0:
+    def relayout(self, avail: int) -> None:
+        """Every entry's rows at a new ``avail``: estimates for all (exact ones are measured again on view)."""
+        self.avail = avail
+        self._rows_table = bytes(1 + max(0, cells - 1) // avail for cells in range(256))
+        self._fits_table = bytes(1 if cells <= avail and cells != _ODD else 0 for cells in range(256))
+        self.heights, self.exact = self._estimate(0, len(self.heights))
+        self._rebuild_blocks(0)
+
+    def _estimate(self, start: int, stop: int) -> tuple[list[int], bytearray]:
+        """The estimated rows of entries ``start:stop`` and which estimates are exact (see the class)."""
+        if not self.avail:
+            return list(self.lines[start:stop]), bytearray(stop - start)
+        short = self.short[start:stop]
+        heights = list(short.translate(self._rows_table))
+        exact = bytearray(short.translate(self._fits_table))
+        avail, cells, lines = self.avail, self.cells, self.lines
+        odd = short.find(_ODD)
+        while odd >= 0:
+            count, index = lines[start + odd], start + odd
+            heights[odd] = count + max(0, cells[index] - count) // avail
+            odd = short.find(_ODD, odd + 1)
+        return heights, exact
+
+    def _rebuild_blocks(self, first: int) -> None:
+        del self._blocks[first:]
+        self._add_blocks(first)
+
+    def _add_blocks(self, first: int) -> None:
+        heights = self.heights
+        self._blocks.extend(sum(heights[b : b + BLOCK]) for b in range(first * BLOCK, len(heights), BLOCK))
+        self.total = sum(self._blocks)
+        self._dirty = min(self._dirty, first)
+
+    # -- rows ----------------------------------------------------------------------------------------
+    def _starts(self) -> list[int]:
+        """The first row of each block (brought up to date from the first stale block)."""
+        starts, blocks, dirty = self._block_starts, self._blocks, self._dirty
+        if dirty < len(blocks) or len(starts) != len(blocks):
+            first = min(dirty, len(starts), len(blocks))
+            origin = starts[first - 1] + blocks[first - 1] if first else 0
+            del starts[first:]
+            starts.extend(accumulate(blocks[first:-1], initial=origin) if first < len(blocks) else ())
+            self._dirty = len(blocks)
+        return starts
+
+    def row_of(self, index: int) -> int:
+        """The first row of entry ``index`` (``len(self)``: the row below the last entry)."""
+        if index >= len(self.heights):
+            return self.total
+        block = index // BLOCK
+        return self._starts()[block] + sum(self.heights[block * BLOCK : index])
+
+    def locate(self, row: int) -> tuple[int, int] | None:
+        """The entry ``row`` belongs to and the row's offset inside it; None below the last entry."""
+        if not 0 <= row < self.total:
             return None
-        want = min(len(self.entries), excess + self.cap // _TRIM_BATCH)
-        top, count = top_first, want  # the view is larger than the cap: drop regardless
-        for side in (top_first, not top_first):
-            room = self.outside_view(view, top=side)
-            if room >= excess:
-                top, count = side, min(want, room)
-                break
-        return top, count
-
-    def outside_view(self, view: tuple[int, int] | None, *, top: bool) -> int:
-        """How many settled records lie wholly above (``top``) or below the rows on screen (``view``)."""
-        if not self.width or not self.starts or view is None:
-            return len(self.entries) if top else 0  # not laid out, or following the end: the top is free
-        view_top = view[0] - self.header_rows + self.starts[0]
-        if top:
-            return max(0, bisect_right(self.starts, view_top) - 1)
-        return len(self.starts) - bisect_left(self.starts, view_top + view[1])
-
-    def dropping(self, *, top: bool, count: int) -> list[Entry]:
-        """The records a trim of ``count`` from the top (``top``) or the bottom drops; forgets their seqs."""
-        dropped = self.entries[:count] if top else self.entries[-count:]
-        for entry in dropped:
-            if entry.seq is not None:
-                self.seqs.discard(entry.seq)
-        return dropped
-
-    def drop_top(self, count: int) -> int:
-        """Drop the top ``count`` settled records; returns the rows they took."""
-        rows = sum(self.heights[:count])
-        del self.entries[:count], self.heights[:count], self.starts[:count]
-        return rows
-
-    def drop_bottom(self, count: int) -> None:
-        """Drop the bottom ``count`` settled records."""
-        del self.entries[-count:], self.heights[-count:], self.starts[-count:]
-
-    # --- pending records --------------------------------------------------------------------------
-
-    def add_pending(self, key: str, entry: Entry) -> None:
-        """Add our own ``entry``, waiting for the server as ``key``, below everything settled."""
-        self.pending.append(entry)
-        self.pending_ids.append(key)
-        self.pending_heights.append(self._measure(entry))
-
-    def find_pending(self, key: str) -> Entry | None:
-        """The pending record ``key`` (None: not pending)."""
-        if key not in self.pending_ids:
-            return None
-        return self.pending[self.pending_ids.index(key)]
-
-    def take_pending(self, key: str) -> Entry | None:
-        """Remove and return the pending record ``key`` (None: not pending)."""
-        ids = self.pending_ids
-        if key not in ids:
-            return None
-        index = ids.index(key)
-        del ids[index], self.pending_heights[index]
-        return self.pending.pop(index)
+        starts = self._starts()
+        block = bisect_right(starts, row) - 1
+        index, top = block * BLOCK, starts[block]
+        heights = self.heights
+        while top + heights[index] <= row:
+            top += heights[index]
+            index += 1
+        return index, row - top
 
 
-def _starts(first: int, heights: list[int]) -> list[int]:
-    """The first row of each record, given the first record's row and every record's height."""
-    return list(accumulate(heights, initial=first))[:-1]
+def anchor_after(anchor: tuple[int, int], start: int, removed: int, added: int) -> tuple[int, int]:
+    """Where an anchor (entry index, row offset in it) is after a splice: shifted if the splice lies
+    above it; if the splice took the anchor's entry away, the first entry that replaced it (or the one
+    below) at its first row, or the row above it for a negative offset (the header)."""
+    index, offset = anchor
+    if start + removed <= index:
+        return index + added - removed, offset
+    if start <= index:
+        return start, min(offset, 0)
+    return anchor
+
+
+def _run_end(flags: bytearray, start: int) -> int:
+    """The end of the run of placeholders starting at ``start`` (two memchr scans, not a Python loop)."""
+    ends = [end for end in (flags.find(0, start), flags.find(1, start)) if end >= 0]
+    return min(ends) if ends else len(flags)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from chat_server.store import SqliteStore, StoredMessage
-from chat_tui.session import ChatSession
+from chat_tui.session import ChatSession, Entry, GroupTimeline
 from chat_tui.session.events import SessionEvent
 from shared import MessageAccepted, SendMessage
 from tests.conftest import ServerProcess, sqlite_url
@@ -67,6 +67,42 @@ async def expect(session: ChatSession, kind: type[E]) -> E:
 
 def of_type(events: list[SessionEvent], kind: type[E]) -> list[E]:
     return [event for event in events if isinstance(event, kind)]
+
+
+class Watch:
+    """A group's timeline as a test follows it: wait for a condition on its entries, read its messages."""
+
+    def __init__(self, timeline: GroupTimeline) -> None:
+        self.timeline = timeline
+        self._changed = asyncio.Event()
+        self.changes = 0
+        """How many changes reached the subscriber (a batch of frames is one)."""
+        timeline.entries.subscribe(self._change)
+        timeline.listen(lambda _news: self._changed.set())
+
+    def _change(self, _change: object) -> None:
+        self.changes += 1
+        self._changed.set()
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait (at most :data:`TIMEOUT` seconds) until ``condition()`` holds after some change."""
+        async with asyncio.timeout(TIMEOUT):
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+    def messages(self) -> list[Entry]:
+        return [entry for entry in self.timeline.entries if entry.kind == "message"]
+
+    def settled(self) -> list[tuple[int | None, str]]:
+        """(seq, text) of every stored message, in display order."""
+        return [(entry.seq, entry.text) for entry in self.messages() if entry.state == "sent"]
+
+    def texts(self) -> list[str]:
+        return [text for _, text in self.settled()]
+
+    def has(self, text: str) -> bool:
+        return text in self.texts()
 
 
 def restart(server: ServerProcess) -> ServerProcess:

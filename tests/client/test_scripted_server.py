@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import msgpack
 import pytest
 
-from chat_tui.session import ChatSession
-from chat_tui.session.courier import MAX_INTERNAL_RETRIES
-from chat_tui.session.events import (
-    Disconnected,
-    MembersListed,
-    MessageAcknowledged,
-    MessageDelayed,
-    MessageRefused,
-    Reconnected,
-    SessionEvent,
-)
-from chat_tui.session.link import describe_refusal
+from chat_tui.session import ChatSession, News, Refused
+from chat_tui.session import link as link_module
+from chat_tui.session.courier import ABSORB_BATCH, MAX_INTERNAL_RETRIES
+from chat_tui.session.events import Disconnected, Reconnected
+from chat_tui.session.link import ServerLink, describe_refusal
 from shared import (
     CreateGroup,
     Error,
@@ -39,7 +32,7 @@ from shared import (
 )
 from shared.events import MemberList
 from shared.framing import frame
-from tests.client.helpers import Gate, events_until, expect
+from tests.client.helpers import Gate, Watch, expect
 from tests.client.scripted_server import ScriptedConnection, ScriptedServer
 
 GROUP = 7
@@ -47,10 +40,14 @@ T = TypeVar("T")
 
 
 async def _session_in_group(
-    scripted: ScriptedServer, *, gate: Gate | None = None, token: str = ""
+    scripted: ScriptedServer,
+    *,
+    gate: Gate | None = None,
+    token: str = "",
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> tuple[ChatSession, ScriptedConnection]:
     """A session connected to ``scripted`` that created group :data:`GROUP` as Alice."""
-    session = ChatSession(*scripted.address, wait=gate or Gate())
+    session = ChatSession(*scripted.address, wait=gate or Gate(), pause=pause)
     await session.connect()
     peer = await scripted.accept()
     creating = _in_background(session.create_group("Lobby", "pw", "Alice"))
@@ -70,32 +67,23 @@ def _in_background(coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     return asyncio.create_task(coroutine)
 
 
-def _kinds(events: list[SessionEvent]) -> list[tuple[str, int]]:
-    """(kind, seq) of each message event, in delivery order."""
-    out = []
-    for event in events:
-        if isinstance(event, MessageAcknowledged | MessagePosted):
-            out.append((type(event).__name__, event.seq))
-    return out
-
-
 # --- item 11: an acknowledgement read together with the next message ----------------------------
 
 
 async def test_an_ack_read_with_the_next_message_is_delivered_before_it(scripted: ScriptedServer) -> None:
     session, peer = await _session_in_group(scripted)
+    watch = Watch(session.timeline(GROUP))
     for round_ in range(20):  # each round is one read holding our ack (seq n) and Bob's message (n + 1)
-        sent = await session.send(GROUP, f"mine {round_}")
+        await session.send(GROUP, f"mine {round_}")
         request = await peer.receive_a(SendMessage)
         seq = 2 * round_ + 1
         await peer.send(
             MessageAccepted(request.request_id, GROUP, seq, 1000 * seq),
             MessagePosted(GROUP, seq + 1, 1000 * seq + 1, "Bob", f"bob {round_}"),
         )
-        events = await events_until(session, lambda e: isinstance(e, MessagePosted))
-        assert _kinds(events) == [("MessageAcknowledged", seq), ("MessagePosted", seq + 1)], events
-        acknowledged = [e for e in events if isinstance(e, MessageAcknowledged)]
-        assert acknowledged[0].message == sent
+        await watch.until(lambda: watch.has(f"bob {round_}"))  # noqa: B023
+        assert watch.settled()[-2:] == [(seq, f"mine {round_}"), (seq + 1, f"bob {round_}")]
+        assert [e.own for e in watch.messages()[-2:]] == [True, False]
     await session.close()
 
 
@@ -137,16 +125,16 @@ async def test_a_malformed_frame_is_logged_and_the_session_reconnects(
 
 async def test_an_internal_error_is_retried_with_the_same_client_msg_id(scripted: ScriptedServer) -> None:
     session, peer = await _session_in_group(scripted)
+    watch = Watch(session.timeline(GROUP))
     sent = await session.send(GROUP, "keep me")
     first = await peer.receive_a(SendMessage)
     await peer.send(Error(first.request_id, "internal", "storage failed; send it again"))
     second = await peer.receive_a(SendMessage)
     assert (second.client_msg_id, second.text) == (first.client_msg_id, first.text) == (sent.client_msg_id, "keep me")
+    assert watch.messages()[-1].state == "delayed"  # shown as still pending
+    assert "could not store your message" in watch.timeline.entries[-2].text
     await peer.send(MessageAccepted(second.request_id, GROUP, 1, 1000))
-    events = await events_until(session, lambda e: isinstance(e, MessageAcknowledged | MessageRefused))
-    assert isinstance(events[-1], MessageAcknowledged), events
-    delayed = [e for e in events if isinstance(e, MessageDelayed)]
-    assert [(d.message, d.code) for d in delayed] == [(sent, "internal")]  # shown as still pending
+    await watch.until(lambda: watch.has("keep me"))
     await session.close()
 
 
@@ -205,9 +193,11 @@ async def test_a_paged_member_list_is_complete_after_its_last_page(scripted: Scr
     reply = await joining
     assert isinstance(reply, GroupJoined)
     assert reply.more_members
-    events = await events_until(session, lambda e: isinstance(e, MessagePosted))
-    listed = [e for e in events if isinstance(e, MembersListed)]
-    assert listed == [MembersListed(GROUP, ("Alice", "Bob", "Dave", "Erin", "Carol"))]
+    timeline = session.timeline(GROUP)
+    watch = Watch(timeline)
+    await watch.until(lambda: watch.has("hi"))
+    assert timeline.members == ["Alice", "Bob", "Dave", "Erin", "Carol"]
+    assert timeline.roster.complete
     await session.close()
 
 
@@ -215,15 +205,22 @@ async def test_a_paged_member_list_is_complete_after_its_last_page(scripted: Scr
 
 
 async def test_a_rate_limited_message_waits_as_long_as_the_server_says(scripted: ScriptedServer) -> None:
-    session, peer = await _session_in_group(scripted)
+    waited: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        waited.append(seconds)
+
+    session, peer = await _session_in_group(scripted, pause=pause)
+    watch = Watch(session.timeline(GROUP))
     sent = await session.send(GROUP, "slow down")
     first = await peer.receive_a(SendMessage)
     await peer.send(Error(first.request_id, "rate_limited", "too fast", retry_after_ms=40))
     second = await peer.receive_a(SendMessage)
     assert second.client_msg_id == sent.client_msg_id
+    assert "Sending too fast" in watch.timeline.entries[-2].text
     await peer.send(MessageAccepted(second.request_id, GROUP, 1, 1000))
-    events = await events_until(session, lambda e: isinstance(e, MessageAcknowledged))
-    assert [(e.retry_in, e.code) for e in events if isinstance(e, MessageDelayed)] == [(0.04, "rate_limited")]
+    await watch.until(lambda: watch.has("slow down"))
+    assert waited == [0.04]
     await session.close()
 
 
@@ -250,12 +247,45 @@ async def test_a_message_the_server_keeps_failing_to_store_is_refused_after_the_
     create = await peer.receive_a(CreateGroup)
     await peer.send(GroupCreated(create.request_id, GROUP, "Lobby", "Alice"))
     await creating
+    news: list[News] = []
+    session.timeline(GROUP).listen(news.append)
+    watch = Watch(session.timeline(GROUP))
     await session.send(GROUP, "doomed")
     for _ in range(MAX_INTERNAL_RETRIES + 1):
         request = await peer.receive_a(SendMessage)
         await peer.send(Error(request.request_id, "internal", "storage failed"))
-    refused = (await events_until(session, lambda e: isinstance(e, MessageRefused)))[-1]
-    assert isinstance(refused, MessageRefused)
-    assert refused.code == "internal"
+    await watch.until(lambda: any(isinstance(n, Refused) for n in news))
+    assert news == [Refused("doomed", "internal", "storage failed")]
+    assert watch.messages()[-1].state == "failed"
     assert waited == [0.5, 1.0, 2.0, 4.0, 8.0][:MAX_INTERNAL_RETRIES]  # doubling, capped
+    await session.close()
+
+
+# --- backpressure: a consumer that falls behind makes the link stop reading, not drop ------------
+
+
+async def test_a_full_notification_queue_stops_reading_instead_of_dropping_the_link(
+    scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(link_module, "NOTIFICATION_QUEUE_SIZE", 5)
+    link = await ServerLink.open(*scripted.address)
+    peer = await scripted.accept()
+    await peer.send(*(MessagePosted(GROUP, seq, 1000, "Bob", f"m{seq}") for seq in range(1, 51)))
+    await asyncio.sleep(0.2)  # the consumer is busy elsewhere meanwhile: ten times the queue arrives
+    assert link.is_open
+    assert link.notifications.qsize() == 5
+    received = [await asyncio.wait_for(link.notifications.get(), 5) for _ in range(50)]
+    assert [getattr(item, "seq", None) for item in received] == list(range(1, 51))
+    assert link.is_open
+    await link.close()
+
+
+async def test_a_burst_reaches_the_timeline_in_bounded_batches(scripted: ScriptedServer) -> None:
+    session, peer = await _session_in_group(scripted)
+    watch = Watch(session.timeline(GROUP))
+    burst = ABSORB_BATCH + 44
+    await peer.send(*(MessagePosted(GROUP, seq, 1000, "Bob", f"m{seq}") for seq in range(1, burst + 1)))
+    await watch.until(lambda: len(watch.settled()) == burst)
+    # One change per batch, not per frame; and no batch holds the loop for more than ABSORB_BATCH.
+    assert 2 <= watch.changes < burst // 10
     await session.close()

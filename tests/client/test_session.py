@@ -13,8 +13,6 @@ from chat_tui.session import Backoff, ChatSession, SessionState
 from chat_tui.session.events import (
     Disconnected,
     GaveUp,
-    MessageAcknowledged,
-    MessagePending,
     NotConnected,
     Reconnected,
     Reconnecting,
@@ -27,9 +25,9 @@ from tests.client.helpers import (
     Gate,
     Servers,
     TcpProxy,
+    Watch,
     events_until,
     expect,
-    next_event,
     of_type,
     peer_in,
     post,
@@ -44,9 +42,10 @@ async def test_restart_delivers_what_was_missed_once_in_order_and_sends_what_was
     session = ChatSession(*servers.current.address, wait=gate)
     await session.connect()
     group_id = (await session.create_group("Lobby", "pw", "Alice")).group_id
+    watch = Watch(session.timeline(group_id))
     peer = await peer_in(servers.current.address, group_id)
     await post(peer, group_id, "before")
-    assert (await expect(session, MessagePosted)).text == "before"
+    await watch.until(lambda: watch.has("before"))
 
     peer.close()
     servers.current.stop(signal.SIGKILL)
@@ -56,7 +55,7 @@ async def test_restart_delivers_what_was_missed_once_in_order_and_sends_what_was
     with pytest.raises(NotConnected):
         await session.join_group(group_id, "pw", "Alice again")
     sent = await session.send(group_id, "typed while away")
-    assert await next_event(session) == MessagePending(sent)
+    assert (watch.messages()[-1].text, watch.messages()[-1].state) == ("typed while away", "pending")
 
     server = restart(servers.current)
     servers.current = server
@@ -64,23 +63,25 @@ async def test_restart_delivers_what_was_missed_once_in_order_and_sends_what_was
     missed = [await post(peer, group_id, f"missed {i}") for i in range(3)]
     gate.open()
 
-    events = await events_until(session, lambda event: isinstance(event, MessageAcknowledged))
+    events = await events_until(session, lambda event: isinstance(event, Rejoined))
     assert isinstance(events[0], Reconnected), events
-    rejoined = of_type(events, Rejoined)
-    assert [r.joined.members for r in rejoined] == [("Bob", "Alice")]
-    posted = of_type(events, MessagePosted)
-    assert [(p.seq, p.text) for p in posted] == [(m.seq, f"missed {i}") for i, m in enumerate(missed)]
-    ack = events[-1]
-    assert isinstance(ack, MessageAcknowledged)
-    assert (ack.message, ack.seq) == (sent, missed[-1].seq + 1)
+    assert [r.joined.members for r in of_type(events, Rejoined)] == [("Bob", "Alice")]
+    await watch.until(lambda: watch.has(sent.text))
+    ack = watch.settled()[-1]
+    assert watch.settled() == [
+        (1, "before"),
+        *[(m.seq, f"missed {i}") for i, m in enumerate(missed)],
+        (missed[-1].seq + 1, "typed while away"),
+    ]
     seen_by_peer = await asyncio.to_thread(peer.wait_for, lambda e: getattr(e, "text", None) == "typed while away")
     assert isinstance(seen_by_peer, MessagePosted)
-    assert seen_by_peer.seq == ack.seq
+    assert seen_by_peer.seq == ack[0]
 
     barrier = await post(peer, group_id, "barrier")  # nothing (no duplicate) arrives before it
-    after = await next_event(session)
-    assert isinstance(after, MessagePosted)
-    assert (after.seq, after.text) == (barrier.seq, "barrier")
+    await watch.until(lambda: watch.has("barrier"))
+    assert watch.settled()[-2:] == [ack, (barrier.seq, "barrier")]
+    shown = [seq for seq, _ in watch.settled() if seq is not None]
+    assert shown == sorted(set(shown))  # in order, none twice
     await session.close()
     peer.close()
     server.stop()
@@ -96,6 +97,7 @@ async def test_a_message_whose_acknowledgement_was_lost_is_resent_stored_once_an
     session = ChatSession(*proxy.address, wait=gate)
     await session.connect()
     group_id = (await session.create_group("Lobby", "pw", "Alice")).group_id
+    watch = Watch(session.timeline(group_id))
     peer = await peer_in(servers.current.address, group_id)
 
     proxy.hold_downstream()  # the server's answers to the session vanish from here on
@@ -105,13 +107,12 @@ async def test_a_message_whose_acknowledgement_was_lost_is_resent_stored_once_an
     await expect(session, Disconnected)
     gate.open()
 
-    events = await events_until(session, lambda event: isinstance(event, MessageAcknowledged))
-    assert events[-1] == MessageAcknowledged(sent, stored.seq, stored.ts)  # the original seq and ts
-    assert not of_type(events, MessagePosted)  # the replayed copy of our own message is not shown again
+    await watch.until(lambda: watch.has(sent.text))
+    [mine] = [entry for entry in watch.messages() if entry.text == sent.text]
+    assert (mine.seq, mine.ts_ms, mine.own) == (stored.seq, stored.ts, True)  # the original seq and ts
     barrier = await post(peer, group_id, "barrier")
-    after = await next_event(session)
-    assert isinstance(after, MessagePosted)
-    assert after.seq == barrier.seq
+    await watch.until(lambda: watch.has("barrier"))
+    assert watch.settled() == [(stored.seq, sent.text), (barrier.seq, "barrier")]  # our copy shown once
 
     await session.close()
     await proxy.close()
@@ -125,11 +126,13 @@ async def test_a_message_sent_just_before_a_kill_is_stored_and_acknowledged_once
     session = ChatSession(*servers.current.address, wait=gate)
     await session.connect()
     group_id = (await session.create_group("Lobby", "pw", "Alice")).group_id
-    sent = await session.send(group_id, "racing the kill")
+    watch = Watch(session.timeline(group_id))
+    await session.send(group_id, "racing the kill")
     servers.kill_and_restart()  # the message may be unsent, stored unacknowledged, or acknowledged
     gate.open()
-    events = await events_until(session, lambda event: isinstance(event, MessageAcknowledged))
-    assert [(ack.message, ack.seq) for ack in of_type(events, MessageAcknowledged)] == [(sent, 1)]
+    await watch.until(lambda: watch.has("racing the kill"))
+    await expect(session, Reconnected)
+    assert watch.settled() == [(1, "racing the kill")]
     await session.close()
     servers.current.stop()
     assert [m.text for m in stored_messages(servers.db, group_id)] == ["racing the kill"]
@@ -152,8 +155,9 @@ async def test_a_refused_rejoin_is_retried_then_succeeds(servers: Servers) -> No
     await expect(session, Reconnected)
     rejoined = await expect(session, Rejoined)
     assert rejoined.joined.name == "Alice"
+    watch = Watch(session.timeline(group_id))
     await post(squatter := await peer_in(server.address, group_id, "Bob"), group_id, "welcome back")
-    assert (await expect(session, MessagePosted)).text == "welcome back"
+    await watch.until(lambda: watch.has("welcome back"))
     squatter.close()
     await session.close()
 
@@ -204,12 +208,13 @@ async def test_server_shutdown_is_a_reason_to_reconnect(servers: Servers) -> Non
     servers.current = restart(servers.current)
     gate.open()
     await expect(session, Reconnected)
-    sent = await session.send(group_id, "after the restart")
-    assert (await expect(session, MessageAcknowledged)).message == sent
+    watch = Watch(session.timeline(group_id))
+    await session.send(group_id, "after the restart")
+    await watch.until(lambda: watch.has("after the restart"))
     await session.close()
 
 
-async def test_fetch_older_pages_back_without_repeating_the_replay(tmp_path: Path) -> None:
+async def test_load_older_pages_back_without_repeating_the_replay(tmp_path: Path) -> None:
     servers = Servers(tmp_path / "chat.db", "--message-burst", "200")  # post the history at once
     try:
         await _page_back(servers)
@@ -225,15 +230,56 @@ async def _page_back(servers: Servers) -> None:
     session = ChatSession(*servers.current.address)
     await session.connect()
     joined = await session.join_group(group_id, "pw", "Alice")
-    replay = [
-        e.seq
-        for e in await events_until(session, lambda e: isinstance(e, MessagePosted) and e.seq == joined.last_seq)
-        if isinstance(e, MessagePosted)
-    ]
-    assert replay == list(range(81, 131))  # the server's last 50
-    first = await session.fetch_older(group_id)
-    assert ([m.seq for m in first.messages], first.has_more) == (list(range(1, 81)), False)
-    second = await session.fetch_older(group_id)
-    assert (second.messages, second.has_more) == ((), False)
+    timeline = session.timeline(group_id)
+    watch = Watch(timeline)
+    await watch.until(lambda: joined.last_seq in timeline.seqs)
+    assert [seq for seq, _ in watch.settled()] == list(range(81, 131))  # the server's last 50
+    assert timeline.older
+    await timeline.load_older()
+    assert [seq for seq, _ in watch.settled()] == list(range(1, 131))
+    assert not timeline.older
+    await timeline.load_older()  # nothing older: no request, nothing changes
+    assert len(watch.settled()) == 130
     owner.close()
     await session.close()
+
+
+async def test_after_a_server_restart_rejoins_are_one_line_and_whoever_did_not_return_leaves(
+    servers: Servers,
+) -> None:
+    """Issue 9: after a restart every member rejoins, and each rejoin looked like a join ("X has joined
+    the chat!"). Now the restart is one "Reconnected." line; a member who does not come back within
+    the grace gets one "left" line."""
+    gates = {name: Gate() for name in ("Alice", "Bob", "Carol")}
+    sessions = {
+        name: ChatSession(*servers.current.address, wait=gate, rejoin_grace=1.0) for name, gate in gates.items()
+    }
+    for session in sessions.values():
+        await session.connect()
+    group_id = (await sessions["Alice"].create_group("Lobby", "pw", "Alice")).group_id
+    await sessions["Bob"].join_group(group_id, "pw", "Bob")
+    await sessions["Carol"].join_group(group_id, "pw", "Carol")
+    timeline = sessions["Alice"].timeline(group_id)
+    watch = Watch(timeline)
+    await watch.until(lambda: timeline.members == ["Alice", "Bob", "Carol"])
+    before = len(timeline.entries)
+
+    servers.current.stop(signal.SIGKILL)  # the same SQLite file comes back
+    for session in sessions.values():
+        await expect(session, Reconnecting)
+    servers.current = restart(servers.current)
+    gates["Alice"].open()
+    await expect(sessions["Alice"], Reconnected)
+    assert timeline.members == ["Alice", "Bob", "Carol"]  # expected back: still listed
+    gates["Bob"].open()  # Bob rejoins after Alice; Carol never comes back
+    await expect(sessions["Bob"], Reconnected)
+    await watch.until(lambda: "Carol" not in timeline.members)
+    assert [entry.text for entry in timeline.entries][before:] == ["Reconnected.", "Carol has left the chat!"]
+    assert timeline.members == ["Alice", "Bob"]
+
+    await post(bob := await peer_in(servers.current.address, group_id, "Dave"), group_id, "hi")  # a real join
+    await watch.until(lambda: watch.has("hi"))
+    assert "Dave has joined the chat!" in [entry.text for entry in timeline.entries]
+    bob.close()
+    for session in sessions.values():
+        await session.close()

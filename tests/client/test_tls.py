@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from chat_tui.session import ChatSession
-from chat_tui.session.events import MessageAcknowledged
 from chat_tui.session.link import LinkError, ServerLink
-from shared import MessagePosted
-from tests.client.helpers import expect, start_tls_server
+from tests.client.helpers import Watch, start_tls_server
 from tests.conftest import ServerProcess
 
 
@@ -33,10 +31,11 @@ async def test_sessions_create_join_and_chat_over_tls(tls_server: tuple[ServerPr
     await bob.connect()
     group_id = (await alice.create_group("Lobby", "pw", "Alice")).group_id
     assert (await bob.join_group(group_id, "pw", "Bob")).members == ("Alice", "Bob")
-    sent = await alice.send(group_id, "hello over TLS")
-    assert (await expect(alice, MessageAcknowledged)).message == sent
-    posted = await expect(bob, MessagePosted)
-    assert (posted.sender, posted.text) == ("Alice", "hello over TLS")
+    at_alice, at_bob = Watch(alice.timeline(group_id)), Watch(bob.timeline(group_id))
+    await alice.send(group_id, "hello over TLS")
+    await at_alice.until(lambda: at_alice.has("hello over TLS"))
+    await at_bob.until(lambda: at_bob.has("hello over TLS"))
+    assert at_bob.messages()[-1].sender == "Alice"
     await alice.close()
     await bob.close()
     assert "(TLS)" in server.log_text()

@@ -6,9 +6,11 @@ import signal
 import socket
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 from chat_server.store import SqliteStore, StoredMessage
+from shared import CreateGroup, GroupCreated, SendMessage
 from tests.conftest import ServerProcess, sqlite_url
 from tests.plain.conftest import PlainFactory
 from tests.plain.helpers import (
@@ -17,6 +19,7 @@ from tests.plain.helpers import (
     MENU,
     TIMEOUT,
     PlainProcess,
+    RawPeer,
     create_group,
     join_group,
 )
@@ -266,3 +269,47 @@ def test_a_long_absence_prints_how_many_messages_were_not_replayed(tmp_path: Pat
         alice.expect(*MENU)
     finally:
         again.stop()
+
+
+def test_output_never_waits_behind_piped_input(server_address: tuple[str, int], start_plain: PlainFactory) -> None:
+    """Issue 9: fed 200 piped lines, the client printed nothing for 20 s, not even the history. The
+    lines go out at the server's pace (2 a second by default); what the group says prints at once."""
+    peer = RawPeer(*server_address)
+    try:
+        created = peer.request(lambda rid: CreateGroup(rid, "busy", "pw", "Bob"))
+        assert isinstance(created, GroupCreated)
+        group_id = created.group_id
+        peer.request(partial(SendMessage, group_id=group_id, text="from before"))
+        alice = start_plain(server_address)
+        alice.send("1", "Alice", str(group_id), "pw", *(f"line {number}" for number in range(200)))
+        alice.read_until(r"Bob: from before", timeout=10)
+        peer.request(partial(SendMessage, group_id=group_id, text="live now"))
+        lines = alice.read_until(r"Bob: live now", timeout=10)
+        sent = [line for line in lines if line.startswith("Alice: line ")]
+        assert len(sent) < 200  # still sending when the live message printed: it did not wait behind them
+    finally:
+        peer.close()
+
+
+def test_a_closed_stdout_while_a_peer_talks_ends_the_client_with_1(server_address: tuple[str, int]) -> None:
+    """The printer writes from inside the session's receive loop: a reader that went away (``| head``)
+    must end the client, not leave it running with a dead session."""
+    peer = RawPeer(*server_address)
+    try:
+        created = peer.request(lambda rid: CreateGroup(rid, "readers", "pw", "Bob"))
+        assert isinstance(created, GroupCreated)
+        command = [sys.executable, "-m", "chat_tui", "--plain", "--host", server_address[0]]
+        command += ["--port", str(server_address[1])]
+        client = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert client.stdin is not None
+        assert client.stdout is not None
+        client.stdin.write(f"1\nAlice\n{created.group_id}\npw\n".encode())
+        client.stdin.flush()
+        while b"You have joined" not in client.stdout.readline():
+            pass
+        client.stdout.close()  # the reader goes away
+        for number in range(3):
+            peer.request(partial(SendMessage, group_id=created.group_id, text=f"into the void {number}"))
+        assert client.wait(timeout=TIMEOUT) == 1
+    finally:
+        peer.close()

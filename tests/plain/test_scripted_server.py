@@ -13,7 +13,7 @@ import os
 import re
 
 from chat_tui import plain
-from chat_tui.plain_client import message_line
+from chat_tui.plain_printer import message_line
 from shared import Error, GroupJoined, Hello, JoinGroup, ServerClosing
 from tests.client.scripted_server import ScriptedServer
 

@@ -192,7 +192,14 @@ def test_the_log_names_the_absolute_database_path(tmp_path: Path, monkeypatch: p
 def _key_label(key: str) -> str:
     """A Textual key name as README writes it: ``ctrl+j`` -> ``Ctrl+J``, ``pageup`` -> ``Page Up``."""
     *modifiers, last = key.split("+")
-    names = {"escape": "Escape", "enter": "Enter", "pageup": "Page Up", "pagedown": "Page Down", "tab": "Tab"}
+    names = {
+        "escape": "Escape",
+        "enter": "Enter",
+        "pageup": "Page Up",
+        "pagedown": "Page Down",
+        "tab": "Tab",
+        "end": "End",
+    }
     label = names.get(last, last.upper() if modifiers else f"`{last}`")
     return "+".join([*(m.capitalize() for m in modifiers), label])
 

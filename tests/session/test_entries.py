@@ -20,7 +20,12 @@ def test_splices_replayed_by_a_subscriber_rebuild_the_list() -> None:
     entries = EntryList()
     mirror: list[str] = []
     changes: list[TimelineChange] = []
-    entries.subscribe(lambda change: (changes.append(change), _apply(mirror, entries, change)))
+
+    def record(change: TimelineChange) -> None:
+        changes.append(change)
+        _apply(mirror, entries, change)
+
+    entries.subscribe(record)
     entries.append([Entry("message", "a"), Entry("message", "b")], live=2)
     entries.splice(0, 0, [Entry("message", "older")])
     entries.replace(1, entries[1].changed(text="A"))
@@ -34,7 +39,12 @@ def test_a_batch_notifies_once_with_every_splice_in_order() -> None:
     entries = EntryList()
     mirror: list[str] = []
     changes: list[TimelineChange] = []
-    entries.subscribe(lambda change: (changes.append(change), _apply(mirror, entries, change)))
+
+    def record(change: TimelineChange) -> None:
+        changes.append(change)
+        _apply(mirror, entries, change)
+
+    entries.subscribe(record)
     with entries.batch():
         with entries.batch():
             entries.append([Entry("message", str(i)) for i in range(3)], live=3)

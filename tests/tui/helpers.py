@@ -14,8 +14,8 @@ from textual.widgets import Input, Label
 
 from chat_tui.app import ChatApp
 from chat_tui.screens import ChatScreen, CreateDialog, HomeScreen, JoinDialog
+from chat_tui.session import SCROLLBACK
 from chat_tui.widgets import MessagePane
-from chat_tui.widgets.message_pane import SCROLLBACK
 
 FIXED_NOW = 1_700_000_000.0
 """2023-11-14 22:13:20 UTC: every local notice shows 22:13."""

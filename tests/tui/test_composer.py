@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 
 from chat_tui.widgets import Composer
@@ -54,3 +54,21 @@ async def test_a_multi_line_paste_is_kept() -> None:
         composer.insert("line one\nline two")
         await pilot.press("enter")
         assert app.sent == ["line one\nline two"]
+
+
+def _burst(app: App[int], keys: str) -> None:
+    """Queue every key on the app at once, as a terminal delivers a fast paste or a script's keys
+    (``pilot.press`` waits after each key, which hides reordering)."""
+    for char in keys:
+        key = "ctrl+j" if char == "\n" else char
+        app.post_message(events.Key(key, char))
+
+
+async def test_a_newline_in_a_fast_burst_lands_where_it_was_typed() -> None:
+    app = ComposerApp()
+    async with app.run_test() as pilot:
+        _burst(app, "aaa\nbbb\nccc")
+        await pilot.pause()
+        assert app.query_one(Composer).text == "aaa\nbbb\nccc"
+        await pilot.press("enter")
+        assert app.sent == ["aaa\nbbb\nccc"]

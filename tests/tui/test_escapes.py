@@ -15,15 +15,8 @@ from textual.pilot import Pilot
 
 from chat_tui import messages
 from chat_tui.screens import ChatScreen, ConnectScreen, CreateDialog, HomeScreen
-from chat_tui.session.events import (
-    Disconnected,
-    GaveUp,
-    MessageRefused,
-    OutgoingMessage,
-    RejoinRefused,
-    SessionEvent,
-)
-from shared import CreateGroup, Error, GroupCreated, MemberJoined, MessagePosted
+from chat_tui.session.events import Disconnected, GaveUp, SessionEvent
+from shared import CreateGroup, Error, GroupCreated, MemberJoined, MessagePosted, SendMessage
 from tests.client.scripted_server import ScriptedServer
 from tests.tui.helpers import SIZE, make_app, pane_text, wait_until
 
@@ -74,15 +67,12 @@ async def test_escape_laden_server_text_is_sanitized_on_every_display_path(scrip
 
         # Peer text in the pane, notices with server sentences, the member list, the banner.
         await peer.send(MessagePosted(GROUP, 1, 1000, "Bob", BIDI_TEXT))
-        mine = OutgoingMessage(GROUP, "id-1", "Alice", "hi")
-        news: list[SessionEvent] = [
-            MemberJoined(GROUP, "Bob"),
-            MessageRefused(mine, "odd", ESCAPES),
-            RejoinRefused(GROUP, "odd", ESCAPES, final=False),
-            Disconnected(f"the server is shutting down: {ESCAPES}"),
-        ]
-        for event in news:
-            _news(pilot, event)
+        await peer.send(MemberJoined(GROUP, "Bob"))
+        await pilot.press(*"hi", "enter")
+        sent = await peer.receive_a(SendMessage)
+        await peer.send(Error(sent.request_id, "odd", ESCAPES))
+        chat.timeline.rejoin_refused("odd", ESCAPES, final=False)
+        _news(pilot, Disconnected(f"the server is shutting down: {ESCAPES}"))
         await wait_until(pilot, lambda: pane_text(chat.pane).count("PWNED") >= 3)
         assert "right" in pane_text(chat.pane)
         _assert_screen_clean(pilot)

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from chat_tui.messages import SessionNews
 from chat_tui.screens import ChatScreen, HomeScreen
-from chat_tui.screens.chat import HEADER_MORE, HEADER_START, NEW_SINCE_JOIN
-from chat_tui.session.events import MessageAcknowledged, MessagePending, MessageRefused, OutgoingMessage
+from chat_tui.session.timeline import HEADER_START, NEW_SINCE_JOIN
+from chat_tui.session.window import HEADER_MORE
 from chat_tui.widgets import ConnectionBanner, MessagePane
 from shared import GroupCreated, GroupLeft, LeaveGroup, MessageAccepted, MessagePosted, SendMessage
 from tests.client.helpers import Gate, restart
@@ -77,7 +76,7 @@ async def test_own_past_messages_in_the_replay_are_set_apart(server: ServerProce
         await join_group(pilot, group_id, "pw")
         chat = await chat_screen(pilot)
         await wait_until(pilot, lambda: "from my last visit" in pane_text(chat.pane))
-        [entry] = [entry for entry in chat.pane.entries if entry.text == "from my last visit"]
+        [entry] = [entry for entry in chat.timeline.entries if entry.text == "from my last visit"]
         assert entry.own
         assert entry.seq == 1
     peer.close()
@@ -93,7 +92,7 @@ async def test_scrolling_to_the_top_loads_one_older_page_and_keeps_the_view(load
         pane = chat.pane
         await wait_until(pilot, lambda: "Bob: message 180" in pane_text(pane))
         assert message_rows(pane)[0].endswith("Bob: message 131")  # the server replays the last 50
-        assert pane.header == HEADER_MORE
+        assert chat.timeline.entries.header == HEADER_MORE
         await pilot.pause()  # the pane has followed the replay to the bottom
         pane.scroll_home(animate=False, immediate=True)  # reaching the top asks for a page
         pane.post_message(MessagePane.TopReached())  # a second nudge while that page is in flight
@@ -108,10 +107,10 @@ async def test_scrolling_to_the_top_loads_one_older_page_and_keeps_the_view(load
         rows = message_rows(pane)
         assert rows[0].endswith("Bob: message 31")
         assert rows[-1].endswith("Bob: message 180")
-        assert len(rows) == 150 == len({entry.seq for entry in pane.entries if entry.seq is not None})
+        assert len(rows) == 150 == len({entry.seq for entry in chat.timeline.entries if entry.seq is not None})
 
         pane.scroll_home(animate=False, immediate=True)  # the next scroll to the top loads the rest
-        await wait_until(pilot, lambda: pane.header == HEADER_START)
+        await wait_until(pilot, lambda: chat.timeline.entries.header == HEADER_START)
         assert chat.history_requests == 2
         assert [row.split(": ")[-1] for row in message_rows(pane)] == [f"message {n}" for n in range(1, 181)]
         await pilot.press("pageup")  # at the top with nothing older: no more requests
@@ -122,24 +121,29 @@ async def test_scrolling_to_the_top_loads_one_older_page_and_keeps_the_view(load
 
 async def test_own_message_is_pending_until_acknowledged(server: ServerProcess) -> None:
     app = make_app(*server.address, "Alice")
-    news: list[object] = []
-    record = lambda message: news.append(message.event) if isinstance(message, SessionNews) else None  # noqa: E731
-    async with app.run_test(size=SIZE, message_hook=record) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         await connect(pilot)
         peer = await asyncio.to_thread(RawClient, server.address)
         group_id = (await asyncio.to_thread(peer.create, "club", "pw", "Bob")).group_id
         await join_group(pilot, group_id, "pw")
         chat = await chat_screen(pilot)
+        states: list[str] = []
+
+        def record(_change: object) -> None:
+            for entry in chat.timeline.entries:
+                if entry.text == "hello" and (not states or states[-1] != entry.state):
+                    states.append(entry.state)
+
+        chat.timeline.entries.subscribe(record)
         await say(pilot, "hello")
         await wait_until(pilot, lambda: _settled(chat, "hello"))
-        [entry] = [entry for entry in chat.pane.entries if entry.text == "hello"]
+        [entry] = [entry for entry in chat.timeline.entries if entry.text == "hello"]
         posted = await asyncio.to_thread(peer.wait_for, lambda e: getattr(e, "text", None) == "hello")
         assert isinstance(posted, MessagePosted)
         assert entry.own
         assert entry.seq == posted.seq == 1
         assert entry.time == datetime.fromtimestamp(posted.ts / 1000, UTC).strftime("%H:%M")  # the server's time
-        kinds = [type(event) for event in news if isinstance(event, MessagePending | MessageAcknowledged)]
-        assert kinds == [MessagePending, MessageAcknowledged]
+        assert states == ["pending", "sent"]
         peer.close()
 
 
@@ -156,7 +160,7 @@ async def test_sending_too_fast_is_shown_and_the_message_still_goes(tmp_path: Pa
             await say(pilot, "second")  # over the rate: refused by the server, resent by the session
             await wait_until(pilot, lambda: "Sending too fast" in pane_text(chat.pane))
             await wait_until(pilot, lambda: _settled(chat, "second"))
-            assert [entry.seq for entry in chat.pane.entries if entry.own] == [1, 2]
+            assert [entry.seq for entry in chat.timeline.entries if entry.own] == [1, 2]
     finally:
         server.stop()
 
@@ -166,9 +170,8 @@ async def test_a_refused_message_is_marked_with_the_reason() -> None:
     async with app.run_test(size=SIZE) as pilot:
         app.open_chat(GroupCreated(1, 7, "seven", "Alice"))
         chat = await chat_screen(pilot)
-        message = OutgoingMessage(7, "m1", "Alice", "[b]not[/b] sent")
-        app.route(MessagePending(message))
-        app.route(MessageRefused(message, "not_member", "you left [this] chat"))
+        chat.timeline.pending("m1", "Alice", "[b]not[/b] sent")
+        chat.timeline.refused("m1", "[b]not[/b] sent", "not_member", "you left [this] chat")
         await pilot.pause()
         assert "  !   Alice: [b]not[/b] sent" in pane_text(chat.pane)
         shown = pane_text(chat.pane)
@@ -198,8 +201,8 @@ async def test_reconnect_after_a_crash_shows_the_state_keeps_the_draft_and_deliv
         # Typed while the server is down: pending, and resent by the session once it is back.
         chat.composer.text = ""
         await say(pilot, "typed offline")
-        await wait_until(pilot, lambda: chat.pane.entries[-1].text == "typed offline")
-        assert chat.pane.entries[-1].state == "pending"
+        await wait_until(pilot, lambda: chat.timeline.entries[-1].text == "typed offline")
+        assert chat.timeline.entries[-1].state == "pending"
         await pilot.press(*"half-typed")
 
         again = await asyncio.to_thread(restart, server)
@@ -208,11 +211,11 @@ async def test_reconnect_after_a_crash_shows_the_state_keeps_the_draft_and_deliv
             await asyncio.to_thread(peer.join, group_id, "pw", "Bob")
             send = partial(SendMessage, group_id=group_id, text="while you were away")
             await asyncio.to_thread(peer.request, send, MessageAccepted)
-            assert chat.pane.entries[-1].state == "pending"  # still not reconnected: the gate is shut
+            assert chat.timeline.entries[-1].state == "pending"  # still not reconnected: the gate is shut
             gate.open()
             await wait_until(pilot, lambda: "Bob: while you were away" in pane_text(chat.pane))
             await wait_until(pilot, lambda: banner(chat) in ("Reconnected", ""))
-            await wait_until(pilot, lambda: not chat.pane.is_pending("x") and _settled(chat, "typed offline"))
+            await wait_until(pilot, lambda: _settled(chat, "typed offline"))
             assert pane_text(chat.pane).count("while you were away") == 1
             assert "Reconnected." in pane_text(chat.pane)
             assert chat.composer.text == "half-typed"
@@ -227,7 +230,7 @@ async def test_reconnect_after_a_crash_shows_the_state_keeps_the_draft_and_deliv
 
 
 def _settled(chat: ChatScreen, text: str) -> bool:
-    return any(entry.text == text and entry.state == "sent" for entry in chat.pane.entries)
+    return any(entry.text == text and entry.state == "sent" for entry in chat.timeline.entries)
 
 
 async def test_draft_stays_when_switching_to_home_and_back(server: ServerProcess) -> None:

@@ -1,174 +1,256 @@
-"""MessagePane: virtualized rendering, wrapping, re-wrapping on resize, sticking to the bottom."""
+"""MessagePane renders an EntryList: literal text, pinned to the bottom, "N new ↓", lazy wrapping."""
 
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from textual.geometry import Region
+from textual.widgets import Static
 
-from chat_tui.widgets import Entry, MessagePane
-from tests.tui.helpers import pane_text
+from chat_tui.session.entries import Entry, EntryList
+from chat_tui.widgets.message_pane import MessagePane
+
+
+def message(text: str, *, sender: str = "Bob", seq: int | None = None, **fields: object) -> Entry:
+    return Entry("message", text, sender=sender, time="09:00", seq=seq, **fields)  # type: ignore[arg-type]
+
+
+def rows(pane: MessagePane) -> list[str]:
+    """Every row of the whole scrollback, as plain text, through the render path."""
+    return [pane.render_row(row).text.rstrip() for row in range(pane.row_count)]
+
+
+def screen(pane: MessagePane) -> list[str]:
+    """The rows on screen."""
+    return [pane.render_line(y).text.rstrip() for y in range(pane.size.height)]
 
 
 class PaneApp(App[int]):
-    """Just a pane filling the screen."""
+    """A pane above a box whose height a test changes (as the composer grows)."""
+
+    CSS = "#box { height: 1; } MessagePane { height: 1fr; }"
+
+    def __init__(self, entries: EntryList | None) -> None:
+        super().__init__()
+        self.entries = entries
 
     def compose(self) -> ComposeResult:
-        yield MessagePane()
+        with Vertical():
+            yield MessagePane(self.entries)
+            yield Static("composer", id="box")
 
 
-async def test_messages_notices_and_own_messages_render() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(60, 10)) as pilot:
-        pane = app.query_one(MessagePane)
-        pane.add_notice("09:00", "Bob has joined the chat!")
-        pane.add_message("09:01", "Bob", "hello")
-        pane.add_message("09:02", "Alice", "hi Bob", own=True)
-        await pilot.pause()
-        assert pane_text(pane).splitlines() == [
-            "09:00 Bob has joined the chat!",
-            "09:01 Bob: hello",
-            "09:02 Alice: hi Bob",
+def filled(count: int, *, wide_every: int = 0) -> EntryList:
+    entries = EntryList()
+    texts = [f"message {n}" + (" long" * 40 if wide_every and n % wide_every == 0 else "") for n in range(count)]
+    entries.append([message(text, seq=n) for n, text in enumerate(texts)])
+    return entries
+
+
+async def test_every_kind_renders_and_peer_text_stays_literal() -> None:
+    entries = EntryList()
+    entries.set_header("beginning of history")
+    entries.append(
+        [
+            Entry("notice", "Bob has joined the chat!", time="09:00"),
+            message("[bold red]hi[/] arrays[/] are fun \x1b]0;PWNED\x07 \x9b31m", sender="[b]mallory[/b]"),
+            Entry("action", "waves", sender="Bob", time="09:01"),
+            message("on its way", sender="Alice", own=True, state="pending"),
+            message("slowly", sender="Alice", own=True, state="delayed"),
+            message("refused", sender="Alice", own=True, state="failed"),
+            Entry("marker", "new since you joined"),
+            Entry("gap", "5 earlier messages not shown", gap=(3, 9)),
+            Entry("error", "could not send: too long", time="09:02"),
         ]
-
-
-async def test_pending_message_is_marked_until_acknowledged_then_settles_in_seq_order() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(60, 10)) as pilot:
+    )
+    app = PaneApp(entries)
+    async with app.run_test(size=(100, 20)) as pilot:
         pane = app.query_one(MessagePane)
-        pane.add_pending("m1", "Alice", "on its way")
         await pilot.pause()
-        assert pane_text(pane) == " ···  Alice: on its way"
-        pane.add_message("10:29", "Bob", "said before", seq=4)  # stored before ours: shows above it
-        assert pane_text(pane).splitlines() == ["10:29 Bob: said before", " ···  Alice: on its way"]
-        pane.acknowledge("m1", "10:30", 5)
-        await pilot.pause()
-        assert pane_text(pane).splitlines() == ["10:29 Bob: said before", "10:30 Alice: on its way"]
-        assert not pane.is_pending("m1")
-        pane.add_pending("m2", "Alice", "lost")
-        pane.refuse("m2")
-        assert pane_text(pane).splitlines()[-1] == "  !   Alice: lost"
-
-
-async def test_each_seq_shows_once() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(60, 10)) as pilot:
-        pane = app.query_one(MessagePane)
-        pane.add_message("10:00", "Bob", "one", seq=1)
-        pane.add_message("10:00", "Bob", "one again", seq=1)
-        pane.prepend([Entry("09:00", "Bob", "one from history", seq=1), Entry("09:00", "Bob", "zero", seq=0)])
-        await pilot.pause()
-        assert pane_text(pane).splitlines() == ["09:00 Bob: zero", "10:00 Bob: one"]
-
-
-async def test_prepend_keeps_the_top_line_in_place_and_wraps_only_the_page() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(60, 10)) as pilot:
-        pane = app.query_one(MessagePane)
-        pane.set_header("loading older messages…")
-        for seq in range(100, 150):
-            pane.add_message("10:00", "Bob", f"message {seq}", seq=seq)
-        await pilot.pause()
-        pane.scroll_to(y=3, animate=False, immediate=True)
-        await pilot.pause()
-        top = pane.render_line(0).text
-        cached = len(pane._cache)
-        added = pane.prepend(Entry("09:00", "Carol", f"old {seq}", seq=seq) for seq in range(50, 100))
-        await pilot.pause()
-        assert added == 50
-        assert pane.render_line(0).text == top  # the line the user looked at did not move
-        assert len(pane._cache) <= cached + pane.size.height  # only what is on screen got rendered
-        rows = pane_text(pane).splitlines()
-        assert rows[0].strip() == "loading older messages…"
-        assert rows[1] == "09:00 Carol: old 50"
-        assert rows[51] == "10:00 Bob: message 100"
-
-
-async def test_marker_is_a_full_width_rule() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(40, 10)) as pilot:
-        pane = app.query_one(MessagePane)
-        pane.add_message("10:00", "Bob", "old", seq=1)
-        pane.add_marker("new since you joined")
-        await pilot.pause()
-        rule = pane_text(pane).splitlines()[1]
-        assert " new since you joined " in rule
-        assert rule.startswith("─")
-        assert len(rule) == pane.scrollable_content_region.width
-
-
-async def test_long_messages_wrap_with_a_hanging_indent_and_rewrap_on_resize() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(40, 10)) as pilot:
-        pane = app.query_one(MessagePane)
-        pane.add_message("09:00", "Bob", " ".join(["word"] * 20))
-        await pilot.pause()
-        narrow = pane_text(pane).splitlines()
-        assert len(narrow) > 2
-        assert all(line.startswith("      word") for line in narrow[1:])
-        await pilot.resize_terminal(100, 10)
-        await pilot.pause()
-        assert len(pane_text(pane).splitlines()) < len(narrow)
-
-
-async def test_multi_line_messages_keep_their_lines() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(60, 10)) as pilot:
-        pane = app.query_one(MessagePane)
-        pane.add_message("09:00", "Bob", "first\nsecond")
-        await pilot.pause()
-        assert pane_text(pane).splitlines() == ["09:00 Bob: first", "      second"]
-
-
-async def test_follows_the_bottom_only_when_already_there() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(60, 10)) as pilot:
-        pane = app.query_one(MessagePane)
-        for number in range(100):
-            pane.add_message("09:00", "Bob", f"message {number}")
-        await pilot.pause()
-        assert pane.is_vertical_scroll_end
-        assert pane.scroll_y == pane.max_scroll_y > 0
-        pane.scroll_home(animate=False, immediate=True)
-        await pilot.pause()
-        pane.add_message("09:00", "Bob", "while scrolled up")
-        await pilot.pause()
-        assert pane.scroll_y == 0  # reading history: not yanked to the bottom
-
-
-async def test_renders_only_visible_rows_of_a_large_scrollback() -> None:
-    app = PaneApp()
-    async with app.run_test(size=(60, 10)) as pilot:
-        pane = app.query_one(MessagePane)
-        for number in range(20_000):
-            pane.add_message("09:00", "Bob", f"message {number}")
-        await pilot.pause()
-        # Only the rows on screen were rendered and cached, not 20k records' worth.
-        assert len(pane._cache) <= 3 * pane.size.height
-        visible = [pane.render_line(y).text for y in range(pane.size.height)]
-        assert visible[-1].rstrip() == "09:00 Bob: message 19999"
-
-
-async def test_peer_markup_and_controls_render_literally() -> None:
-    app = PaneApp()
-    payloads = [
-        "[bold red]hi[/]",
-        "[link=https://x]x[/]",
-        "[@click=app.quit]x[/]",
-        "arrays[/] are fun",
-        "hi\x1b]0;PWNED\x07 x",
-        "\x9b31m red?",
-    ]
-    async with app.run_test(size=(80, 12)) as pilot:
-        pane = app.query_one(MessagePane)
-        for text in payloads:
-            pane.add_message("09:00", "[b]mallory[/b]", text)
-        await pilot.pause()
-        text = pane_text(pane)
-        for literal in payloads[:4]:
-            assert f"[b]mallory[/b]: {literal}" in text
-        for control in ("\x1b", "\x9b", "\x07"):
-            assert control not in text
-        assert "hi\u241b]0;PWNED\u2407 x" in text
-        assert "\ufffd31m red?" in text
+        shown = rows(pane)
+        assert shown[0].strip() == "beginning of history"
+        assert shown[1:4] == [
+            "09:00 Bob has joined the chat!",
+            "09:00 [b]mallory[/b]: [bold red]hi[/] arrays[/] are fun ␛]0;PWNED␇ \ufffd31m",
+            "09:01 * Bob waves",
+        ]
+        assert shown[4:7] == [" ···  Alice: on its way", "slow  Alice: slowly", "  !   Alice: refused"]
+        assert shown[7].startswith("─")
+        assert " new since you joined " in shown[7]
+        assert " 5 earlier messages not shown " in shown[8]
+        assert shown[9] == "09:02 could not send: too long"
         for row in range(pane.row_count):
-            strip = pane.render_row(row)
-            assert not any(segment.style and segment.style.link for segment in strip)
+            assert not any(segment.style and segment.style.link for segment in pane.render_row(row))
+            assert not any(ch in pane.render_row(row).text for ch in "\x1b\x07\x9b")
+
+
+async def test_follows_new_entries_and_a_replaced_entry_changes_in_place() -> None:
+    entries = filled(100)
+    app = PaneApp(entries)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        assert pane.following
+        assert screen(pane)[-1] == "09:00 Bob: message 99"
+        pending = message("mine", sender="Alice", own=True, state="pending")
+        entries.append([pending])
+        await pilot.pause()
+        assert screen(pane)[-1] == " ···  Alice: mine"
+        entries.replace(len(entries) - 1, pending.changed(state="sent", seq=100))
+        await pilot.pause()
+        assert screen(pane)[-1] == "09:00 Alice: mine"
+        assert pane.scroll_y == pane.max_scroll_y
+
+
+async def test_scrolled_up_the_view_stays_and_counts_new_messages_until_end() -> None:
+    entries = filled(100)
+    app = PaneApp(entries)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        pane.scroll_to(y=20, animate=False, immediate=True)
+        await pilot.pause()
+        assert not pane.following
+        seen = screen(pane)
+        entries.append([message("live 1", seq=100), message("live 2", seq=101)], live=2)
+        entries.append([message("live 3", seq=102)], live=1)
+        entries.append([message("history, not live", seq=103)])
+        await pilot.pause()
+        assert pane.unseen == 3
+        now = screen(pane)
+        assert now[:-1] == seen[:-1]  # the lines being read did not move
+        assert now[-1].strip() == "3 new ↓"
+        await pilot.press("end")
+        await pilot.pause()
+        assert pane.following
+        assert pane.unseen == 0
+        assert screen(pane)[-1] == "09:00 Bob: history, not live"
+
+
+async def test_a_click_on_the_new_marker_jumps_to_the_end() -> None:
+    entries = filled(100)
+    app = PaneApp(entries)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        pane.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.pause()
+        entries.append([message("live", seq=100)], live=1)
+        await pilot.pause()
+        assert await pilot.click(MessagePane, offset=(30, pane.size.height - 1))
+        await pilot.pause()
+        assert pane.following
+        assert screen(pane)[-1] == "09:00 Bob: live"
+
+
+async def test_stays_pinned_when_the_pane_shrinks_and_grows() -> None:
+    entries = filled(200, wide_every=7)
+    app = PaneApp(entries)
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        box = app.query_one("#box")
+        for height in (6, 1, 9):  # the composer grows and shrinks
+            box.styles.height = height
+            await pilot.pause()
+            assert pane.following
+            assert pane.scroll_y == pane.max_scroll_y
+            assert screen(pane)[-1] == "09:00 Bob: message 199"
+        for size in ((60, 10), (40, 25), (90, 8)):  # the terminal shrinks, grows, narrows and widens
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert pane.scroll_y == pane.max_scroll_y
+            assert screen(pane)[-1] == "09:00 Bob: message 199"
+        pane.scroll_to_end()  # what sending does, also when already there
+        entries.append([message("after", seq=200)])
+        await pilot.pause()
+        assert screen(pane)[-1] == "09:00 Bob: after"
+
+
+async def test_visible_range_reads_the_entries_on_screen() -> None:
+    entries = filled(100)
+    app = PaneApp(entries)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        height = pane.size.height
+        assert pane.visible_range() == (100 - height, 99)
+        pane.scroll_to(y=10, animate=False, immediate=True)
+        await pilot.pause()
+        assert pane.visible_range() == (10, 10 + height - 1)
+
+
+async def test_show_switches_lists_and_forgets_the_old_one() -> None:
+    first, second = filled(10), EntryList()
+    second.append([message("in the second group", sender="Carol")])
+    app = PaneApp(first)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        pane.show(second)
+        first.append([message("to the first, after the switch")])
+        await pilot.pause()
+        assert rows(pane) == ["09:00 Carol: in the second group"]
+        pane.show(None)
+        await pilot.pause()
+        assert rows(pane) == []
+        assert pane.visible_range() is None
+
+
+async def test_a_batch_costs_one_update_not_one_per_message() -> None:
+    entries = filled(10)
+    app = PaneApp(entries)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        calls: list[object] = []
+        refresh = pane.refresh
+
+        def counting(*regions: Region, **flags: bool) -> MessagePane:
+            calls.append(regions)
+            return refresh(*regions, **flags)
+
+        pane.refresh = counting  # type: ignore[method-assign]
+        with entries.batch():
+            for n in range(1000):
+                entries.append([message(f"burst {n}")], live=1)
+        assert len(calls) <= 3  # ours, and Textual's for the scroll and the new size: not one per message
+        await pilot.pause()
+        assert screen(pane)[-1] == "09:00 Bob: burst 999"
+
+
+async def test_visible_range_in_the_middle_of_a_batch_reads_no_entry_and_follows_the_end() -> None:
+    entries = filled(100)
+    app = PaneApp(entries)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        entries.append([message("not painted yet" + " long" * 30, seq=100)])  # to place (and wrap) when painted
+        with entries.batch():  # a timeline's trim: drop the top, add a live one, then ask where the view is
+            entries.splice(0, 60, [])
+            entries.append([message("in the batch", seq=101)])
+            shown = pane.visible_range()
+            assert shown is not None
+            assert shown[1] == 41  # following: the end of the list as it is now, not as last painted
+        scrolled = filled(100)
+        pane.show(scrolled)
+        await pilot.pause()
+        pane.scroll_to(y=10, animate=False, immediate=True)
+        await pilot.pause()
+        with scrolled.batch():
+            scrolled.append([message("below")], live=1)
+            assert pane.visible_range() == (10, 10 + pane.size.height - 1)  # scrolled up: the lines shown
+        await pilot.pause()
+        assert any(row.startswith("09:00 Bob: message 10") for row in screen(pane))
+
+
+async def test_a_removed_pane_stops_following_its_list() -> None:
+    entries = filled(10)
+    app = PaneApp(entries)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(MessagePane)
+        await pilot.pause()
+        assert len(entries._subscribers) == 1
+        await pane.remove()
+        assert entries._subscribers == []  # the timeline outlives the screen: no dead view behind
+        entries.append([message("after the pane went")])

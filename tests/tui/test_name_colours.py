@@ -10,9 +10,9 @@ from textual.style import Style
 
 from chat_tui.app import ChatApp
 from chat_tui.name_colours import BACKGROUNDS, MIN_CONTRAST, PALETTE, contrast_ratio, name_colour
+from chat_tui.session.entries import Entry
 from chat_tui.widgets.entry_rows import entry_body
 from chat_tui.widgets.member_list import MemberList
-from chat_tui.widgets.pane_layout import Entry
 
 
 def test_a_name_has_the_same_colour_in_every_run_and_every_spelling() -> None:
@@ -43,7 +43,7 @@ def test_every_palette_colour_is_readable_on_the_theme_background() -> None:
 
 
 def test_the_pane_and_the_member_list_draw_a_name_in_its_colour() -> None:
-    body = entry_body(Entry("12:00", "Alice", "hi"), lambda _component: Style())
+    body = entry_body(Entry("message", "hi", sender="Alice", time="12:00"), lambda _component: Style())
     colours = {span.style.foreground for span in body.spans if hasattr(span.style, "foreground")}
     assert Color.parse(name_colour("Alice")) in colours
     label = MemberList._label("Alice", False)

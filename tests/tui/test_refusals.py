@@ -6,7 +6,6 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from chat_tui.screens import ChatScreen, HomeScreen, JoinDialog
-from chat_tui.session.events import MessagePending, MessageRefused, OutgoingMessage
 from chat_tui.widgets import Composer
 from shared import GroupJoined, limits
 from tests.tui.helpers import (
@@ -71,18 +70,16 @@ async def test_a_message_the_server_refuses_comes_back_without_overwriting_newer
     async with app.run_test(size=SIZE) as pilot:
         app.open_chat(GroupJoined(1, 7, "seven", "Alice", ("Alice",)))
         chat = await chat_screen(pilot)
-        first = OutgoingMessage(7, "m1", "Alice", "first try")
-        app.route(MessagePending(first))
-        app.route(MessageRefused(first, "rate_limited", "slow down"))
+        chat.timeline.pending("m1", "Alice", "first try")
+        chat.timeline.refused("m1", "first try", "rate_limited", "slow down")
         await pilot.pause()
         assert chat.composer.text == "first try"  # the composer was empty: back as it was
         assert "slow down" in chat.composer_reason()
         assert on_screen(chat, "#composer-reason")
 
         chat.composer.load_text("newer")
-        second = OutgoingMessage(7, "m2", "Alice", "second try")
-        app.route(MessagePending(second))
-        app.route(MessageRefused(second, "rate_limited", "slow down"))
+        chat.timeline.pending("m2", "Alice", "second try")
+        chat.timeline.refused("m2", "second try", "rate_limited", "slow down")
         await pilot.pause()
         assert chat.composer.text == "second try\nnewer"  # both kept, newer typing untouched
 

@@ -15,14 +15,8 @@ from textual.widgets import Input, TextArea
 from chat_tui.app import ChatApp
 from chat_tui.messages import SessionNews
 from chat_tui.screens import ChatScreen, HomeScreen
-from chat_tui.session.events import (
-    Disconnected,
-    MessageAcknowledged,
-    MessagePending,
-    OutgoingMessage,
-    Reconnecting,
-)
-from shared import GroupJoined, MemberJoined, MemberLeft, MessagePosted
+from chat_tui.session.events import Disconnected, Reconnecting
+from shared import GroupJoined
 from tests.tui.helpers import FIXED_NOW, SIZE, make_app
 
 T0 = int(FIXED_NOW * 1000)
@@ -94,20 +88,20 @@ def test_chat_screen(snap_compare: SnapCompare) -> None:
         app = pilot.app
         assert isinstance(app, ChatApp)
         await _home(pilot)
-        app.open_chat(GroupJoined(1, 4242, "book club", "Alice", ("Alice", "Bob", "Carol")))
+        chat = app.open_chat(GroupJoined(1, 4242, "book club", "Alice", ("Alice", "Bob", "Carol")))
         await pilot.pause()
-        chat = app.screen
         assert isinstance(chat, ChatScreen)
-        app.route(MessagePosted(4242, 1, T0, "Bob", "hi everyone! [bold]this is not bold[/]"))
-        chat.pane.add_message("22:13", "Alice", "hello Bob", own=True)
-        app.route(MemberJoined(4242, "Dave"))
+        timeline = chat.timeline
+        timeline.posted(1, T0, "Bob", "hi everyone! [bold]this is not bold[/]")
+        timeline.pending("m0", "Alice", "hello Bob")
+        timeline.acknowledged("m0", "Alice", "hello Bob", 2, T0)
+        timeline.member_joined("Dave")
         long = "a long message that wraps onto the next row with a hanging indent so it reads well " * 2
-        app.route(MessagePosted(4242, 2, T0 + 60_000, "Carol", long.strip()))
-        app.route(MessagePosted(4242, 3, T0 + 120_000, "Dave", "first line\nsecond line"))
-        app.route(MemberLeft(4242, "Carol"))
-        app.route(MessagePosted(4242, 9, T0 + 99_000, "Dave", "ping"))
-        app.route(MessagePending(OutgoingMessage(4242, "m1", "Alice", "on its way")))
-        app.route(MessagePosted(4999, 1, T0, "Eve", "another group: must not show"))
+        timeline.posted(3, T0 + 60_000, "Carol", long.strip())
+        timeline.posted(4, T0 + 120_000, "Dave", "first line\nsecond line")
+        timeline.member_left("Carol")
+        timeline.posted(9, T0 + 99_000, "Dave", "ping")
+        timeline.pending("m1", "Alice", "on its way")
         await _steady(pilot)
 
     assert snap_compare(_app(), terminal_size=SIZE, run_before=run_before)
@@ -118,21 +112,41 @@ def test_chat_with_history_marker_and_reconnecting_banner(snap_compare: SnapComp
         app = pilot.app
         assert isinstance(app, ChatApp)
         await _home(pilot)
-        app.open_chat(GroupJoined(1, 4242, "book club", "Alice", ("Alice", "Bob", "Carol"), last_seq=3))
+        joined = GroupJoined(1, 4242, "book club", "Alice", ("Alice", "Bob", "Carol"), last_seq=3)
+        chat = app.open_chat(joined)
         await pilot.pause()
-        chat = app.screen
         assert isinstance(chat, ChatScreen)
-        app.route(MessagePosted(4242, 2, T0 - 3_600_000, "Bob", "see you all tomorrow"))
-        app.route(MessagePosted(4242, 3, T0 - 3_000_000, "Alice", "good night!"))
-        app.route(MessagePosted(4242, 4, T0, "Carol", "morning, everyone"))
-        sent = OutgoingMessage(4242, "m1", "Alice", "morning Carol")
-        app.route(MessagePending(sent))
-        app.route(MessageAcknowledged(sent, 5, T0 + 60_000))
-        app.route(MessagePending(OutgoingMessage(4242, "m2", "Alice", "typed while the server was away")))
+        timeline = chat.timeline
+        timeline.posted(2, T0 - 3_600_000, "Bob", "see you all tomorrow")
+        timeline.posted(3, T0 - 3_000_000, "Alice", "good night!")
+        timeline.posted(4, T0, "Carol", "morning, everyone")
+        timeline.pending("m1", "Alice", "morning Carol")
+        timeline.acknowledged("m1", "Alice", "morning Carol", 5, T0 + 60_000)
+        timeline.pending("m2", "Alice", "typed while the server was away")
         app.post_message(SessionNews(Disconnected("connection lost: Connection reset by peer")))
         app.post_message(SessionNews(Reconnecting(3, 4.0)))
         await pilot.pause()
         chat.composer.insert("half a thought")
+        await _steady(pilot)
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_chat_scrolled_up_counts_new_messages(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
+        app = pilot.app
+        assert isinstance(app, ChatApp)
+        await _home(pilot)
+        chat = app.open_chat(GroupJoined(1, 4242, "book club", "Alice", ("Alice", "Bob")))
+        await pilot.pause()
+        assert isinstance(chat, ChatScreen)
+        for seq in range(1, 41):
+            chat.timeline.posted(seq, T0 + seq * 1000, "Bob", f"message {seq}")
+        await pilot.pause()
+        chat.pane.scroll_to(y=5, animate=False, immediate=True)
+        await pilot.pause()
+        for seq in range(41, 44):
+            chat.timeline.posted(seq, T0 + seq * 1000, "Bob", f"arrived while reading {seq}")
         await _steady(pilot)
 
     assert snap_compare(_app(), terminal_size=SIZE, run_before=run_before)
