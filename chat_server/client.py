@@ -35,6 +35,7 @@ class Client:
         "conn",
         "connected_at",
         "doomed",
+        "events",
         "inbox",
         "input_done",
         "key",
@@ -63,7 +64,8 @@ class Client:
         self.out = OutputBuffer()
         self.inbox = Inbox(config)
         # Catch-up replays in progress, [group_id, after_seq] each, fed as output drains (ChatCore.Replay).
-        self.replays: deque[list[int]] = deque()
+        # Made on first use, like every buffer here: an idle connection holds none (issue 11).
+        self.replays: deque[list[int]] | None = None
         # When its goodbye was written and our side shut down (see Connections.linger); None before.
         self.lingering_since: float | None = None
         # Whether the core knows this connection (ChatCore.connect, until ChatCore.disconnect).
@@ -78,6 +80,8 @@ class Client:
         self.doomed: str | None = None
         # What the selector watches: reading stops while output or inbox is full (Loop._watch).
         self.reading = True
+        # The selector events registered for its socket (0: not registered); kept by Connections.set_events.
+        self.events = 0
         self.tls_handshaking = isinstance(self.sock, ssl.SSLSocket)
         self.connected_at = self.last_received = self.last_written = now
         self.soft_limit_since: float | None = None

@@ -58,10 +58,11 @@ class Connections:
     def add(self, client: Client) -> None:
         self._by_id[client.client_id] = client
         self._selector.register(client.sock, selectors.EVENT_READ, client)
+        client.events = selectors.EVENT_READ
 
     # --- output --------------------------------------------------------------------------------
 
-    def queue(self, client: Client, data: bytes, now: float, *, bulk: bool = False) -> None:
+    def queue(self, client: Client, data: bytes | memoryview, now: float, *, bulk: bool = False) -> None:
         """Queue ``data`` for the client, to be written at the end of the turn. Live output past the
         hard limit makes it a slow consumer: doomed, as it may be in the middle of a broadcast.
 
@@ -163,28 +164,40 @@ class Connections:
         """Register for what the client needs now: writability while output is pending; readability
         unless it is closing, its inbox is over its bound, or its output is above high water (a client
         that does not read its replies is not read, until its output drains to low water)."""
-        if client not in self or client.tls_handshaking or client.lingering_since is not None:
+        # Called after every flush and every batch of requests: the checks are inlined (hot path).
+        if (
+            self._by_id.get(client.client_id) is not client
+            or client.tls_handshaking
+            or client.lingering_since is not None
+        ):
             return
         size, config = client.out.size, self.config
-        client.output_full = size > config.output_high_water or (client.output_full and size > config.output_low_water)
+        full = client.output_full = size > config.output_high_water or (
+            client.output_full and size > config.output_low_water
+        )
         was_reading = client.reading
-        client.reading = not (client.output_full or client.input_done or len(client.inbox) > config.inbox_limit)
-        if client.reading and not was_reading and client.has_buffered_input():
+        reading = client.reading = not (full or client.input_done or len(client.inbox) > config.inbox_limit)
+        if reading and not was_reading and client.has_buffered_input():
             self.unread.add(client)
-        reading = client.reading and client.active
-        self.set_events(client, (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if size else 0))
+        events = selectors.EVENT_READ if reading and client.closing is None and client.doomed is None else 0
+        if size:
+            events |= selectors.EVENT_WRITE
+        if events != client.events:
+            self.set_events(client, events)
 
     def set_events(self, client: Client, events: int) -> None:
         """Watch ``events`` on the client's socket; none: unregister it (a paused client with nothing
         to write must not keep a level-triggered selector spinning on its unread bytes)."""
-        key = self._selector.get_map().get(client.sock)
-        if key is None:
-            if events:
-                self._selector.register(client.sock, events, client)
+        # The client remembers what is registered: asking the selector's map costs more than a flush.
+        if client.events == events:
+            return
+        if not client.events:
+            self._selector.register(client.sock, events, client)
         elif not events:
             self._selector.unregister(client.sock)
-        elif key.events != events:
+        else:
             self._selector.modify(client.sock, events, client)
+        client.events = events
 
     # --- closing ---------------------------------------------------------------------------------
 

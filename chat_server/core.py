@@ -21,7 +21,7 @@ from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.guard import Guard, Verdict
 from chat_server.membership import Membership
 from chat_server.message_log import MessageLog
-from chat_server.outgoing import Action, Frame, HashPassword, Outgoing, Replay, VerifyPassword, refusal
+from chat_server.outgoing import Action, Fanout, HashPassword, Outgoing, Replay, VerifyPassword, refusal
 from chat_server.resume import ResumeTokens
 from chat_server.store import Store, StoreError
 from shared import (
@@ -39,7 +39,7 @@ from shared import (
     Welcome,
 )
 
-__all__ = ["Action", "ChatCore", "Frame", "HashPassword", "Outgoing", "Replay", "VerifyPassword"]
+__all__ = ["Action", "ChatCore", "Fanout", "HashPassword", "Outgoing", "Replay", "VerifyPassword"]
 
 log = logging.getLogger("chat_server")
 # When messages wait for a database locked by someone else, the loop comes back this soon to retry.
@@ -120,7 +120,9 @@ class ChatCore:
             return [] if request_id is None else refusal(client_id, request_id, "internal", "storage failed; try again")
 
     def _handle(self, client_id: ClientId, event: Event, now: float) -> list[Action]:
-        match event:
+        match event:  # the cases are tried in order: the hot one goes first
+            case SendMessage():
+                return self._post(client_id, event, now)
             case Hello():
                 label, frame = self.config.server_label, self.config.max_frame_size
                 return [Outgoing((client_id,), Welcome(event.request_id, PROTOCOL_VERSION, label, frame))]
@@ -130,8 +132,6 @@ class ChatCore:
                 return self.membership.join(client_id, event, now)
             case LeaveGroup():
                 return self._leave_request(client_id, event)
-            case SendMessage():
-                return self._post(client_id, event, now)
             case FetchHistory():
                 return self._page(client_id, event)
             case Ping():

@@ -36,7 +36,7 @@ class Group:
     # Recipients per member, built on first use and dropped when membership changes: every message
     # needs its recipients, membership changes are rare.
     _others: dict[ClientId, tuple[ClientId, ...]] = field(default_factory=dict)
-    _readers: dict[ClientId, tuple[ClientId, ...]] = field(default_factory=dict)
+    _live: frozenset[ClientId] | None = None
     # The members' name keys and confusable skeletons, kept beside ``members`` so a join does not
     # re-fold every name. Two names clash when either is equal ("BOB" and "Bob"; Cyrillic and Latin "Alice").
     _name_keys: set[str] = field(default_factory=set)
@@ -60,7 +60,7 @@ class Group:
 
     def _changed(self) -> None:
         self._others.clear()
-        self._readers.clear()
+        self._live = None
 
     def name_in_use(self, name: str) -> bool:
         return fields.name_key(name) in self._name_keys or fields.name_skeleton(name) in self._skeletons
@@ -75,13 +75,13 @@ class Group:
             others = self._others[client_id] = tuple(cid for cid in self.members if cid != client_id)
         return others
 
-    def readers(self, client_id: ClientId) -> tuple[ClientId, ...]:
-        """The live recipients of a message ``client_id`` posted: the others, less those catching up."""
-        readers = self._readers.get(client_id)
-        if readers is None:
-            live = (cid for cid in self.members if cid != client_id and cid not in self.catching_up)
-            readers = self._readers[client_id] = tuple(live)
-        return readers
+    def live(self) -> frozenset[ClientId]:
+        """The live recipients of the group's messages: every member but those catching up (their
+        replay feeds them instead)."""
+        live = self._live
+        if live is None:
+            live = self._live = frozenset(cid for cid in self.members if cid not in self.catching_up)
+        return live
 
     def start_catching_up(self, client_id: ClientId, after_seq: int) -> None:
         self.catching_up[client_id] = after_seq
@@ -108,7 +108,9 @@ class GroupDirectory:
         self._by_id: dict[int, Group] = {}
         self._id_by_name: dict[str, int] = {}
         self._name_skeletons: set[str] = set()
-        self._memberships: dict[ClientId, set[int]] = {}
+        # A tuple, not a set: nearly every connection is in one or two groups, and a set of one is 216
+        # bytes; a join or leave rebuilds it (at most max_groups_per_connection entries).
+        self._memberships: dict[ClientId, tuple[int, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -128,15 +130,18 @@ class GroupDirectory:
 
     def add_member(self, group: Group, client_id: ClientId, name: str) -> None:
         group.add(client_id, name)
-        self._memberships.setdefault(client_id, set()).add(group.group_id)
+        joined = self._memberships.get(client_id, ())
+        if group.group_id not in joined:
+            self._memberships[client_id] = (*joined, group.group_id)
 
     def remove_member(self, group: Group, client_id: ClientId) -> str | None:
         """Remove ``client_id`` from ``group``; returns the name it had, or None if not a member."""
         name = group.remove(client_id)
         joined = self._memberships.get(client_id)
         if joined is not None:
-            joined.discard(group.group_id)
-            if not joined:
+            if rest := tuple(gid for gid in joined if gid != group.group_id):
+                self._memberships[client_id] = rest
+            else:
                 del self._memberships[client_id]
         return name
 

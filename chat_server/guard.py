@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId
@@ -26,7 +26,8 @@ class Verdict(enum.Enum):
 class _ClientQuota:
     address: str
     messages: TokenBucket
-    delayed: deque[SendMessage] = field(default_factory=deque)
+    # Made on first use: an empty deque is 760 bytes, and most clients never go over the rate.
+    delayed: deque[SendMessage] | None = None
     auth_pending: bool = False
 
 
@@ -59,11 +60,14 @@ class Guard:
     def message_verdict(self, client_id: ClientId, request: SendMessage, now: float) -> Verdict:
         """Whether to post ``request`` now; a DELAY verdict means the guard now holds it."""
         quota = self._clients[client_id]
-        if not quota.delayed and quota.messages.take(now):
+        delayed = quota.delayed
+        if not delayed and quota.messages.take(now):
             return Verdict.SEND
-        if len(quota.delayed) >= self.config.message_queue:
+        if delayed is None:
+            delayed = quota.delayed = deque()
+        if len(delayed) >= self.config.message_queue:
             return Verdict.REFUSE
-        quota.delayed.append(request)  # held in order behind any earlier held message
+        delayed.append(request)  # held in order behind any earlier held message
         self._holding.add(client_id)
         return Verdict.DELAY
 
@@ -72,9 +76,11 @@ class Guard:
         released = []
         for client_id in sorted(self._holding):
             quota = self._clients[client_id]
-            while quota.delayed and quota.messages.take(now):
-                released.append((client_id, quota.delayed.popleft()))
-            if not quota.delayed:
+            delayed = quota.delayed
+            while delayed and quota.messages.take(now):
+                released.append((client_id, delayed.popleft()))
+            if not delayed:
+                quota.delayed = None
                 self._holding.discard(client_id)
         return released
 
@@ -88,8 +94,8 @@ class Guard:
         released = []
         for client_id in sorted(self._holding):
             quota = self._clients[client_id]
-            released += [(client_id, request) for request in quota.delayed]
-            quota.delayed.clear()
+            released += [(client_id, request) for request in quota.delayed or ()]
+            quota.delayed = None
         self._holding.clear()
         return released
 

@@ -13,6 +13,7 @@ import logging
 import selectors
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 
 from chat_server import auth
@@ -20,7 +21,8 @@ from chat_server.auth_pool import AuthJob, AuthOutcome, AuthPool
 from chat_server.client import Client
 from chat_server.config import ServerConfig
 from chat_server.connections import Connections
-from chat_server.core import Action, ChatCore, Frame, HashPassword, Outgoing
+from chat_server.core import Action, ChatCore, Fanout, HashPassword, Outgoing
+from chat_server.fanout import streams
 from chat_server.listener import Accepted, Listener, format_address
 from chat_server.outgoing import Replay
 from chat_server.store import default_store_url, open_store
@@ -246,11 +248,18 @@ class ChatServer:
     def _dispatch(self, client: Client) -> None:
         """Hand the client's requests to the core in the order sent, one at a time, while it may go on."""
         now, wall = self._monotonic(), self._clock()  # once per batch: this is the hot path
-        while self._may_handle(client) and (item := client.inbox.take(now)) is not None:
+        handle, inbox, client_id = self.core.handle, client.inbox, client.client_id
+        may_handle = self._may_handle(client)
+        while may_handle and (item := inbox.take(now)) is not None:
             if isinstance(item, ProtocolError):
                 self._table.refuse(client, now, Error(None, item.code, item.message))
-            else:
-                self._carry_out(self.core.handle(client.client_id, item, wall))
+                may_handle = False  # it is closing
+            elif actions := handle(client_id, item, wall):
+                self._carry_out(actions)
+                may_handle = self._may_handle(client)
+            # A request that gave no action (a message waiting for the commit) changed nothing that
+            # _may_handle looks at: the table, the client's output and its hash in flight come only
+            # with actions. So the check is skipped for it: it cost more than handling the message.
         if not client.inbox:
             self._waiting.discard(client)
         self._table.watch(client)
@@ -271,16 +280,26 @@ class ChatServer:
     def _carry_out(self, actions: list[Action]) -> None:
         now = self._monotonic()
         for action in actions:
-            if isinstance(action, Frame):
-                for client_id in action.recipients:
-                    if (client := self._table.get(client_id)) is not None:
-                        self._table.queue(client, action.data, now)
+            if isinstance(action, Fanout):
+                self._fan_out(action, now)
             elif isinstance(action, Outgoing):
                 self._deliver(action, now)
             elif isinstance(action, Replay):
                 self._start_replay(action)
             else:
                 self._auth_pool.submit(action)
+
+    def _fan_out(self, fanout: Fanout, now: float) -> None:
+        chunk, own = streams(fanout)
+        get, queue = self._table.get, self._table.queue
+        if chunk:
+            for client_id in fanout.readers:
+                if client_id not in own and (client := get(client_id)) is not None:
+                    queue(client, chunk, now)
+        for client_id, pieces in own.items():
+            if (client := get(client_id)) is not None:
+                for piece in pieces:
+                    queue(client, piece, now)
 
     def _deliver(self, outgoing: Outgoing, now: float) -> None:
         recipients = [c for cid in outgoing.recipients if (c := self._table.get(cid)) is not None]
@@ -331,6 +350,8 @@ class ChatServer:
 
     def _start_replay(self, replay: Replay) -> None:
         if (client := self._table.get(replay.client_id)) is not None and client.active:
+            if client.replays is None:
+                client.replays = deque()
             client.replays.append([replay.group_id, replay.after_seq])
             self._replaying.add(client)
 
@@ -339,18 +360,19 @@ class ChatServer:
 
     def _pump_replay(self, client: Client) -> None:
         """Queue the next pieces of the client's catch-up while its output is below low water."""
-        while self._wants_replay(client):
-            replay = client.replays[0]
+        while self._wants_replay(client) and (replays := client.replays):
+            replay = replays[0]
             frames, after_seq = self.core.replay_chunk(client.client_id, replay[0], replay[1], self.config.replay_chunk)
             for data in frames:
                 self._table.queue(client, data, self._monotonic(), bulk=True)
             if after_seq is None:
-                client.replays.popleft()
+                replays.popleft()
             elif not frames:
                 break  # nothing yet, though not caught up: try again on a later turn
             else:
                 replay[1] = after_seq
         if not client.replays or not client.active:
+            client.replays = None
             self._replaying.discard(client)
 
     # --- writing and leaving ---------------------------------------------------------------------
@@ -359,15 +381,16 @@ class ChatServer:
         # Flushing can drop a client, whose departure queues notices for others: flush those too.
         while self._table.pending:
             pending, self._table.pending = self._table.pending, set()
+            now, flush = self._monotonic(), self._table.flush  # one clock read per batch: write stalls are seconds
             for client in pending:
                 if client in self._table and client.doomed is None:
-                    self._guarded("writing", self._table.flush, client, self._monotonic())
+                    self._guarded("writing", flush, client, now)
             self._table.reap()
 
     def _detach(self, client: Client) -> None:
         """The client is closing or gone: tell the core once; its inbox and replays are dropped."""
         client.inbox.clear()
-        client.replays.clear()
+        client.replays = None
         self._waiting.discard(client)
         self._replaying.discard(client)
         if client.attached:

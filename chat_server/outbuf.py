@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 from collections import deque
 from itertools import islice
 
-# sendmsg() takes at most IOV_MAX (1024 on Linux) buffers; 64 keeps each call cheap.
-_MAX_IOVECS = 64
+# sendmsg() takes at most IOV_MAX buffers (1024 on Linux): a client that fell a few turns behind gets
+# all its queued chunks in one call.
+_MAX_IOVECS = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16
 # Frames smaller than this are copied into a shared tail chunk instead of queued one by one (redis keeps
 # a 16 KiB per-client buffer for the same reason): copying 60 bytes is cheaper than one more object,
 # and the socket gets fewer, larger writes. Larger frames (big broadcasts) are queued by reference.
@@ -23,13 +25,17 @@ class OutputBuffer:
     streams as the socket drains) are counted apart, so slow-consumer limits can look at :attr:`live`.
     """
 
+    __slots__ = ("_bulk", "_bulk_runs", "_chunks", "_tail", "_written", "size")
+
     def __init__(self) -> None:
-        self._chunks: deque[bytes | bytearray | memoryview] = deque()
+        # The deques are made on first use and dropped once empty: an empty deque is 760 bytes, and
+        # most connections are idle most of the time (issue 11: 2 KiB per idle member).
+        self._chunks: deque[bytes | bytearray | memoryview] | None = None
         self._tail: bytearray | None = None  # the last chunk, if it is ours to extend
         self.size = 0
         # Bulk runs as [start, end) offsets in the stream of every byte ever appended; runs queued back
         # to back are merged, so there are few. ``_written`` is the stream offset already sent.
-        self._bulk_runs: deque[list[int]] = deque()
+        self._bulk_runs: deque[list[int]] | None = None
         self._bulk = 0
         self._written = 0
 
@@ -41,22 +47,25 @@ class OutputBuffer:
         """Pending bytes that are not bulk: what a slow consumer is judged by."""
         return self.size - self._bulk
 
-    def append(self, data: bytes, *, bulk: bool = False) -> None:
+    def append(self, data: bytes | memoryview, *, bulk: bool = False) -> None:
         size = len(data)
         if not size:
             return
         if bulk:
             self._add_bulk_run(self._written + self.size, size)
         self.size += size
+        chunks = self._chunks
+        if chunks is None:
+            chunks = self._chunks = deque()
         if size < _COPY_BELOW:
             tail = self._tail
             if tail is None or len(tail) + size > _TAIL_SIZE:
                 tail = self._tail = bytearray()
-                self._chunks.append(tail)
+                chunks.append(tail)
             tail += data
         else:
             self._tail = None
-            self._chunks.append(data)
+            chunks.append(data)
 
     def write_to(self, sock: socket.socket, budget: int, not_now: tuple[type[BaseException], ...]) -> int:
         """Send up to about ``budget`` bytes without blocking; return how many were sent.
@@ -70,10 +79,10 @@ class OutputBuffer:
         """
         vectored = not isinstance(sock, ssl.SSLSocket)
         sent_total = 0
-        while self._chunks and sent_total < budget:
+        while (chunks := self._chunks) and sent_total < budget:
             self._tail = None  # a chunk handed to the kernel may be partly sent: never extend it again
             try:
-                sent = sock.sendmsg(list(islice(self._chunks, _MAX_IOVECS))) if vectored else sock.send(self._chunks[0])
+                sent = sock.sendmsg(list(islice(chunks, _MAX_IOVECS))) if vectored else sock.send(chunks[0])
             except not_now:
                 break
             sent_total += sent
@@ -84,23 +93,25 @@ class OutputBuffer:
 
     def clear(self) -> None:
         """Forget everything pending (the client is being dropped)."""
-        self._chunks.clear()
+        self._chunks = None
         self._tail = None
         self._written += self.size
         self.size = 0
-        self._bulk_runs.clear()
+        self._bulk_runs = None
         self._bulk = 0
 
     def _add_bulk_run(self, start: int, size: int) -> None:
         self._bulk += size
-        if self._bulk_runs and self._bulk_runs[-1][1] == start:
-            self._bulk_runs[-1][1] += size
-        else:
-            self._bulk_runs.append([start, start + size])
-
-    def _forget_bulk_sent(self, written: int) -> None:
-        """Bulk bytes below stream offset ``written`` have been sent: stop counting them."""
         runs = self._bulk_runs
+        if runs is None:
+            runs = self._bulk_runs = deque()
+        if runs and runs[-1][1] == start:
+            runs[-1][1] += size
+        else:
+            runs.append([start, start + size])
+
+    def _forget_bulk_sent(self, runs: deque[list[int]], written: int) -> None:
+        """Bulk bytes below stream offset ``written`` have been sent: stop counting them."""
         while runs and runs[0][0] < written:
             start, end = runs[0]
             self._bulk -= min(end, written) - start
@@ -108,17 +119,23 @@ class OutputBuffer:
                 runs.popleft()
             else:
                 runs[0][0] = written
+        if not runs:
+            self._bulk_runs = None
 
     def _consume(self, count: int) -> None:
         self.size -= count
         self._written += count
         if self._bulk_runs:
-            self._forget_bulk_sent(self._written)
+            self._forget_bulk_sent(self._bulk_runs, self._written)
+        chunks = self._chunks
+        assert chunks is not None  # count > 0 bytes were sent from it
         while count:
-            head = self._chunks[0]
+            head = chunks[0]
             if len(head) <= count:
                 count -= len(head)
-                self._chunks.popleft()
+                chunks.popleft()
             else:
-                self._chunks[0] = memoryview(head)[count:]
+                chunks[0] = memoryview(head)[count:]  # the unsent rest, without copying it
                 count = 0
+        if not chunks:
+            self._chunks = None

@@ -39,12 +39,28 @@ class VerifyPassword:
         return self.request.password or ""  # never empty in practice; "" would simply not match
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """Send these already-encoded frame bytes to every connection in ``recipients``."""
+# One stored message of a commit, as (sender, reply, posted): ``reply`` answers the sender (its
+# message_accepted, or an error), ``posted`` is the message_posted frame for the group's live members,
+# or None when nothing new was stored (a resend of a stored message, a refusal). A tuple, not a class:
+# one is made per message on the hot path.
+Post = tuple[ClientId, bytes, bytes | None]
 
-    recipients: tuple[ClientId, ...]
-    data: bytes
+
+@dataclass(frozen=True, slots=True)
+class Fanout:
+    """One group's share of a commit, queued by the loop in one go (see :mod:`chat_server.fanout`).
+
+    Every live member gets the turn's ``posted`` frames, joined once and shared by reference; a
+    sender gets its ``reply`` in the place of its own message, so each client's bytes are exactly
+    what one frame per message in seq order would give.
+
+    Args:
+        readers: the group's live members (members catching up are fed by their replay instead).
+        posts: the group's messages of this commit, in seq order.
+    """
+
+    readers: frozenset[ClientId]
+    posts: list[Post]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +76,7 @@ class Replay:
     after_seq: int
 
 
-Action = Outgoing | Frame | HashPassword | VerifyPassword | Replay
+Action = Outgoing | Fanout | HashPassword | VerifyPassword | Replay
 
 
 def refusal(

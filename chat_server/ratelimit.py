@@ -20,6 +20,8 @@ class TokenBucket:
         if self.tokens < 0:
             self.tokens, self.updated = self.burst, now
             return
+        if now == self.updated:  # a batch of requests is handled at one ``now``: nothing to add
+            return
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 

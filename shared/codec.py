@@ -21,14 +21,30 @@ _WIRE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     type_: tuple((f.name, _WIRE_NAME.get(f.name, f.name)) for f in dataclasses.fields(cls))
     for type_, cls in _BY_TYPE.items()
 }
-_DEFAULTS: dict[str, frozenset[str]] = {  # fields a wire map may leave out
-    type_: frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
-    | cls.NIL_WHEN_ABSENT
+_KEYS = {type_: frozenset(key for _, key in pairs) | {"type"} for type_, pairs in _WIRE_FIELDS.items()}
+_REQUIRED = object()  # a field the wire map must hold
+
+
+def _when_absent(cls: type[events.Event], f: dataclasses.Field[Any]) -> object:
+    if f.name in cls.NIL_WHEN_ABSENT:
+        return None
+    return _REQUIRED if f.default is dataclasses.MISSING else f.default
+
+
+# Per frame type, (wire key, value when absent) in the dataclass's field order: build() passes the
+# values positionally (a keyword call of a dataclass costs half as much again; build is on every request).
+_PLAN: dict[str, tuple[tuple[str, object], ...]] = {
+    type_: tuple((_WIRE_NAME.get(f.name, f.name), _when_absent(cls, f)) for f in dataclasses.fields(cls))
     for type_, cls in _BY_TYPE.items()
 }
-_KEYS = {type_: frozenset(key for _, key in pairs) | {"type"} for type_, pairs in _WIRE_FIELDS.items()}
 # No frame has more keys than this (group_joined: type and 8 fields); refusing more bounds hostile maps early.
 MAX_MAP_KEYS = max(len(keys) for keys in _KEYS.values())
+assert MAX_MAP_KEYS <= 15  # every frame map fits a msgpack fixmap header (encode_fields relies on it)
+
+
+# One Packer for every frame: ``msgpack.packb`` builds a new Packer on each call, which costs more than
+# packing a small frame. Packing ints and strs holds the GIL throughout, so threads can share it.
+_pack = msgpack.Packer(use_bin_type=True).pack
 
 
 def to_wire(event: events.Event) -> dict[str, Any]:
@@ -41,7 +57,16 @@ def to_wire(event: events.Event) -> dict[str, Any]:
 
 def encode(event: events.Event) -> bytes:
     """One complete frame (length prefix and body) for ``event``."""
-    return frame(msgpack.packb(to_wire(event), use_bin_type=True))
+    return frame(_pack(to_wire(event)))
+
+
+# Per frame type, the bytes that never change: the map header with ``type`` and its value, and each
+# field's packed key. encode_fields() only packs the values between them.
+_HEADS: dict[str, tuple[bytes, tuple[bytes, ...]]] = {
+    # A fixmap header (0x80 | pairs): no frame has more than 15 keys (MAX_MAP_KEYS).
+    type_: (bytes([0x80 | (len(pairs) + 1)]) + _pack("type") + _pack(type_), tuple(_pack(key) for _, key in pairs))
+    for type_, pairs in _WIRE_FIELDS.items()
+}
 
 
 def encode_fields(cls: type[events.Event], *values: object) -> bytes:
@@ -51,10 +76,14 @@ def encode_fields(cls: type[events.Event], *values: object) -> bytes:
     that path, building and re-validating an event per message costs more than everything else.
     Never use it for anything read off the wire.
     """
-    wire: dict[str, object] = {"type": cls.TYPE}
-    for (_, key), value in zip(_WIRE_FIELDS[cls.TYPE], values, strict=True):
-        wire[key] = value
-    return frame(msgpack.packb(wire, use_bin_type=True))
+    head, keys = _HEADS[cls.TYPE]
+    if len(values) != len(keys):
+        raise TypeError(f"{cls.TYPE} has {len(keys)} fields, not {len(values)}")
+    parts = [head]
+    for key, value in zip(keys, values, strict=True):
+        parts.append(key)
+        parts.append(_pack(value))
+    return frame(b"".join(parts))
 
 
 def _too_deep(container: dict[str, Any] | list[Any], levels_left: int) -> bool:
@@ -94,6 +123,23 @@ def _checked_array(items: list[object]) -> list[object]:
     return items
 
 
+def _map_length(body: bytes) -> int:
+    """The number of pairs the map header at the start of ``body`` announces (-1: no map header)."""
+    first = body[0]
+    if 0x80 <= first <= 0x8F:  # fixmap
+        return first & 0x0F
+    if first == 0xDE:  # map 16
+        return int.from_bytes(body[1:3], "big")
+    if first == 0xDF:  # map 32
+        return int.from_bytes(body[1:5], "big")
+    return -1
+
+
+# Values a flat frame map may hold without a closer look (arrays and maps go the careful way).
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+_STR = frozenset({str})
+
+
 def unpack(body: bytes, max_array_len: int = limits.MAX_MEMBERS_IN_FRAME) -> dict[str, Any]:
     """The map in one frame body, checked for shape only (the body rules of PROTOCOL.md section 1).
 
@@ -101,6 +147,29 @@ def unpack(body: bytes, max_array_len: int = limits.MAX_MEMBERS_IN_FRAME) -> dic
         MalformedFrame: anything but one map of str keys, each once, at most MAX_MAP_KEYS, nested at
             most _MAX_DEPTH levels, with no bin or ext value and no trailing bytes.
     """
+    # Fast path for the frames nearly every request is: one flat map of str keys and scalar values.
+    # It is decoded without per-map Python hooks (they cost 4x the decoding itself); a duplicate key,
+    # which a plain dict would hide, shows as fewer keys than the header announced. Anything else, an
+    # error included, is decoded again the careful way below, which says exactly what is wrong.
+    try:
+        value = msgpack.unpackb(
+            body, raw=False, strict_map_key=True, max_bin_len=0, max_ext_len=0, max_map_len=MAX_MAP_KEYS,
+            max_array_len=0,
+        )  # fmt: skip
+    except Exception:  # the careful path below raises the right error
+        pass
+    else:
+        if (
+            type(value) is dict
+            and _STR.issuperset(map(type, value))  # set checks over map(): no Python-level loop
+            and _SCALARS.issuperset(map(type, value.values()))
+            and len(value) == _map_length(body)
+        ):
+            return value
+    return _unpack_checked(body, max_array_len)
+
+
+def _unpack_checked(body: bytes, max_array_len: int) -> dict[str, Any]:
     try:
         # One unpackb per frame: every inner length is bounded by the body, trailing bytes raise.
         value = msgpack.unpackb(
@@ -149,24 +218,25 @@ def build(cls: type[events.Event], wire: dict[str, Any]) -> events.Event:
     Raises:
         InvalidField: a field is missing, unknown, of the wrong type or out of range.
     """
-    kwargs: dict[str, Any] = {}
-    optional = _DEFAULTS[cls.TYPE]
+    values: list[Any] = []
     present = 1  # "type"
-    for attribute, key in _WIRE_FIELDS[cls.TYPE]:
-        if key in wire:
-            value = wire[key]
-            kwargs[attribute] = tuple(value) if isinstance(value, list) else value
+    for key, absent in _PLAN[cls.TYPE]:
+        value = wire.get(key, _REQUIRED)
+        if value is _REQUIRED:
+            if absent is _REQUIRED:
+                raise InvalidField(f"{cls.TYPE}: missing field {key!r}")
+            value = absent
+        else:
             present += 1
-        elif attribute in cls.NIL_WHEN_ABSENT:
-            kwargs[attribute] = None
-        elif attribute not in optional:
-            raise InvalidField(f"{cls.TYPE}: missing field {key!r}")
-    known = _KEYS[cls.TYPE]
+            if isinstance(value, list):
+                value = tuple(value)
+        values.append(value)
     if len(wire) != present:  # some key is neither "type" nor a field
+        known = _KEYS[cls.TYPE]
         unknown = next(key for key in wire if key not in known)
         raise InvalidField(f"{cls.TYPE}: unknown field {unknown[:40]!r}")
     try:
-        return cls(**kwargs)
+        return cls(*values)
     except ProtocolError as exc:
         raise InvalidField(f"{cls.TYPE}: {exc.message}") from None
 

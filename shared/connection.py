@@ -22,6 +22,12 @@ class Connection:
             and it is small, so a peer that has not even said hello cannot make us buffer much).
     """
 
+    # One per connection on a server holding thousands: no per-instance dict.
+    __slots__ = (
+        "_max_array_len", "_reader", "_they_may_send", "_we_may_send", "max_frame_size", "our_role", "state",
+        "their_role",
+    )  # fmt: skip
+
     def __init__(
         self,
         role: Role,

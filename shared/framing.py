@@ -22,6 +22,8 @@ def frame(body: bytes) -> bytes:
 class FrameReader:
     """Collects received bytes and yields complete frame bodies."""
 
+    __slots__ = ("_buffer", "_start", "max_frame_size")
+
     def __init__(self, max_frame_size: int) -> None:
         self.max_frame_size = max_frame_size
         self._buffer = bytearray()
@@ -57,5 +59,8 @@ class FrameReader:
         if len(self._buffer) < end:
             return None
         body = bytes(self._buffer[self._start + HEADER_SIZE : end])
-        self._start = end
+        if end == len(self._buffer):  # all consumed: let go of it, so an idle connection holds no old frames
+            self._buffer, self._start = bytearray(), 0
+        else:
+            self._start = end
         return body

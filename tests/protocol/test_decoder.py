@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import msgpack
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared import (
     PROTOCOL_VERSION,
@@ -18,6 +21,7 @@ from shared import (
     Role,
     UnexpectedEvent,
     VersionMismatch,
+    codec,
     encode,
 )
 from shared.codec import MAX_MAP_KEYS
@@ -228,3 +232,30 @@ def test_events_before_the_bad_frame_survive_any_refusal() -> None:
     hello = encode(Hello(1, PROTOCOL_VERSION))
     error = refusal(hello + frame(pack({"type": "ping", "nonce": 1, b"": 0})), server)
     assert error.pending_events == [Hello(1, PROTOCOL_VERSION)]
+
+
+# --- issue 11: the fast path for flat maps decides exactly as the careful path ---------------------------------------
+
+_KEY_BYTES = st.sampled_from([pack(k) for k in ("type", "id", "nonce", "text", "x")] + [b"\xc4\x01k", b"\x01", b"\x80"])
+_VALUE_BYTES = st.one_of(
+    st.sampled_from([b"\xc0", b"\xc2", b"\xc3", b"\xc4\x00", b"\xd4\x01\x00", b"\x90", b"\x91\x01", b"\x81\xa1k\x01"]),
+    st.integers(-(2**63), 2**64 - 1).map(pack),
+    st.text(max_size=5).map(pack),
+    st.floats(allow_nan=False).map(pack),
+)
+
+
+def _outcome(decode: Callable[[], object]) -> tuple[object, ...]:
+    try:
+        return ("ok", decode())
+    except ProtocolError as exc:
+        return (type(exc), exc.message)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.tuples(_KEY_BYTES, _VALUE_BYTES), max_size=12), st.sampled_from([0, 64]))
+def test_the_fast_path_decodes_as_the_careful_one(pairs: list[tuple[bytes, bytes]], max_array_len: int) -> None:
+    """Maps with duplicate keys, bin/ext/array/map values, non-str keys or too many keys are judged the same."""
+    body = raw_map(*pairs)
+    expected = _outcome(lambda: codec._unpack_checked(body, max_array_len))
+    assert _outcome(lambda: codec.unpack(body, max_array_len)) == expected

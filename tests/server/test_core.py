@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat_server.config import ServerConfig
-from chat_server.core import Action, ChatCore, Frame, HashPassword, Outgoing, VerifyPassword
+from chat_server.core import Action, ChatCore, Fanout, HashPassword, Outgoing, VerifyPassword
 from chat_server.store import MemoryStore
 from shared import (
     CreateGroup,
@@ -26,12 +26,20 @@ NOW = 1_795_665_680.0
 
 
 def sends(actions: list[Action]) -> list[tuple[tuple[int, ...], Event]]:
-    """Every frame the actions send, as (recipients, event); pre-encoded frames are decoded back."""
-    return [
-        (a.recipients, a.event if isinstance(a, Outgoing) else decode(a.data[4:]))
-        for a in actions
-        if isinstance(a, Outgoing | Frame)
-    ]
+    """Every frame the actions send, as (recipients, event); pre-encoded frames are decoded back.
+
+    A Fanout gives, per message, its reply to the sender, then its post to the live members but the sender.
+    """
+    found: list[tuple[tuple[int, ...], Event]] = []
+    for a in actions:
+        if isinstance(a, Outgoing):
+            found.append((a.recipients, a.event))
+        elif isinstance(a, Fanout):
+            for sender, reply, posted in a.posts:
+                found.append(((sender,), decode(reply[4:])))
+                if posted is not None:
+                    found.append((tuple(sorted(a.readers - {sender})), decode(posted[4:])))
+    return found
 
 
 def make_core(*clients: int) -> ChatCore:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chat_server.config import ServerConfig
-from chat_server.core import Action, ChatCore, Frame, Outgoing, Replay, VerifyPassword
+from chat_server.core import Action, ChatCore, Replay, VerifyPassword
 from chat_server.store import MemoryStore, SqliteStore, Store, StoreError
 from shared import (
     CreateGroup,
@@ -59,11 +59,9 @@ def join(core: ChatCore, cid: int, group_id: int, name: str, since_seq: int | No
 def answers(actions: list[Action], cid: int) -> dict[int, Event]:
     """The replies to ``cid``'s requests among the actions, by request id."""
     found: dict[int, Event] = {}
-    for a in actions:
-        if isinstance(a, Outgoing | Frame) and a.recipients == (cid,):
-            event = a.event if isinstance(a, Outgoing) else decode(a.data[4:])
-            if (rid := getattr(event, "request_id", None)) is not None:
-                found[rid] = event
+    for to, event in sends(actions):
+        if to == (cid,) and (rid := getattr(event, "request_id", None)) is not None:
+            found[rid] = event
     return found
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from chat_server.config import ServerConfig
 from chat_server.core import ChatCore
-from shared import Error, Event, JoinGroup, MemberJoined, MessageAccepted, MessagePosted, SendMessage
+from shared import Connection, Error, Event, JoinGroup, MemberJoined, MessageAccepted, MessagePosted, Role, SendMessage
 from tests.helpers import InProcessServer, RawClient
 
 BOOM = "the injected bug"
@@ -117,7 +117,14 @@ def test_an_exception_decoding_closes_only_that_connection(
     alice, carol = _group_of_two(server)
     bob = RawClient(server.address)
     victim = server.served(bob.sock)
-    monkeypatch.setattr(victim.conn, "receive_data", _explode)
+
+    class Exploding(Connection):  # Connection has __slots__: a method cannot be patched on one instance
+        __slots__ = ()
+
+        def receive_data(self, data: bytes) -> list[Event]:  # noqa: ARG002 - the signature it overrides
+            raise RuntimeError(BOOM)
+
+    monkeypatch.setattr(victim, "conn", Exploding(Role.SERVER))
     bob.send(SendMessage(5, 1, "anything"))
     _closed_with_internal(bob)
     _assert_logged_with_traceback(caplog, "reading")
