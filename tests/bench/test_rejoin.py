@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from chat_server.bench_rejoin import measure_rejoin
+from chat_server.bench.rejoin import measure_rejoin
 
 
 def test_every_member_is_readmitted_with_its_token_after_a_restart() -> None:

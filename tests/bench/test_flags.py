@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from chat_server.bench import UNTHROTTLED, server_flags
-from chat_server.bench_rejoin import connection_flags, setup_flags
-from chat_server.bench_storm import STORM_FLAGS
+from chat_server.bench.rejoin import connection_flags, setup_flags
+from chat_server.bench.server import UNTHROTTLED, load_flags, server_flags
+from chat_server.bench.storm import STORM_FLAGS
 from chat_server.cli import _parser, config_from
 
 
-@pytest.mark.parametrize("flags", [UNTHROTTLED, STORM_FLAGS, connection_flags(500), setup_flags(500)])
+@pytest.mark.parametrize(
+    "flags", [UNTHROTTLED, STORM_FLAGS, connection_flags(500), setup_flags(500), load_flags(10_000, 250)]
+)
 def test_every_bench_flag_set_starts_a_server(flags: list[str]) -> None:
     config = config_from(_parser().parse_args(flags))
     for flag, value in zip(flags[::2], flags[1::2], strict=True):

@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from chat_server.bench import BenchClient, server_flags, start_server
-from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, SendMessage, encode
+from chat_server.bench.link import Link
+from chat_server.bench.server import rss_kib, server_flags, start_server
+from chat_server.bench.tally import quantile_ms
+from shared import PROTOCOL_VERSION, CreateGroup, Hello, JoinGroup, MessageAccepted, SendMessage, encode
 
 GOOD_CLIENTS = 10
 GOOD_RATE = 1.0  # messages/s per good client: inside the default 2/s limit, like a busy human
@@ -34,21 +35,46 @@ STORM_FLAGS = server_flags(
 )
 
 
+class StormClient(Link):
+    """A client that times its messages from write to ``message_accepted``."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        super().__init__(reader, writer)
+        self.sent_at: dict[int, float] = {}
+        self.latencies: list[float] = []
+        self.next_id = 10
+
+    def send(self, count: int, group_id: int) -> None:
+        """Write ``count`` messages to ``group_id``."""
+        now, frames = time.perf_counter(), []
+        for _ in range(count):
+            self.next_id += 1
+            frames.append(self.conn.send(SendMessage(self.next_id, group_id, "benchmark message " * 3)))
+            self.sent_at[self.next_id] = now
+        self.writer.write(b"".join(frames))
+
+    async def receive(self) -> None:
+        """Read once; time the acknowledgements it held."""
+        received = await self.events()
+        now = time.perf_counter()
+        for event in received:
+            if isinstance(event, MessageAccepted) and (sent := self.sent_at.pop(event.request_id, None)):
+                self.latencies.append(now - sent)
+
+
 def _server_usage(pid: int) -> dict[str, int]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    return {"rss_kib": rss, "fds": len(list(Path(f"/proc/{pid}/fd").iterdir()))}
+    return {"rss_kib": rss_kib(pid), "fds": len(list(Path(f"/proc/{pid}/fd").iterdir()))}
 
 
-async def _open(host: str, port: int) -> BenchClient:
+async def _open(host: str, port: int) -> StormClient:
     reader, writer = await asyncio.open_connection(host, port)
-    client = BenchClient(reader, writer)
+    client = StormClient(reader, writer)
     await client.request(Hello(1, PROTOCOL_VERSION, "storm"))
     return client
 
 
-async def _good_traffic(clients: list[BenchClient], seconds: float) -> list[float]:
-    async def one(client: BenchClient) -> None:
+async def _good_traffic(clients: list[StormClient], seconds: float) -> list[float]:
+    async def one(client: StormClient) -> None:
         async def read() -> None:
             while True:
                 await client.receive()
@@ -179,13 +205,12 @@ async def _run(host: str, port: int, pid: int, seconds: float) -> None:
         if storm is not None:
             await storm(host, port, seconds)
         latencies = await traffic
-        quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
         print(json.dumps({
             "phase": name,
             "good_acked": len(latencies),
             "good_sent": sum(c.next_id - first for c, first in zip(good, first_ids, strict=True)),
-            "p50_ms": round(quantiles[49] * 1000, 2),
-            "p99_ms": round(quantiles[98] * 1000, 2),
+            "p50_ms": quantile_ms(latencies, 50),
+            "p99_ms": quantile_ms(latencies, 99),
             "max_ms": round(latencies[-1] * 1000, 2) if latencies else 0.0,
             **_server_usage(pid),
         }), flush=True)  # fmt: skip
