@@ -19,6 +19,7 @@ import math
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.guard import Guard, Verdict
+from chat_server.member_news import MemberNews
 from chat_server.membership import Membership
 from chat_server.message_log import MessageLog
 from chat_server.outgoing import Action, Fanout, HashPassword, Outgoing, Replay, VerifyPassword, refusal
@@ -35,7 +36,11 @@ from shared import (
     LeaveGroup,
     Ping,
     Pong,
+    Rename,
+    SearchHistory,
     SendMessage,
+    SetPresence,
+    Typing,
     Welcome,
 )
 
@@ -62,10 +67,15 @@ class ChatCore:
             raise StoreError(f"cannot load the groups from {store.location}: {exc}") from exc
         for record in records:
             self.groups.add(Group(record.group_id, record.name, record.password_hash, record.last_seq, record.last_seq))
-        self.log = MessageLog(store, self.groups, config.max_frame_size, config.store_busy_retries)
-        self.guard = Guard(config)
         tokens = ResumeTokens(secret, config.resume_token_lifetime)
-        self.membership = Membership(config, self.groups, self.guard, self.log, tokens=tokens, decoy_hash=decoy_hash)
+        self.news = MemberNews(config, self.groups, tokens)
+        self.log = MessageLog(
+            store, self.groups, config.max_frame_size, config.store_busy_retries, with_feature=self.news.with_feature
+        )
+        self.guard = Guard(config)
+        self.membership = Membership(
+            config, self.groups, self.guard, self.log, tokens=tokens, decoy_hash=decoy_hash, join_news=self.news.on_join
+        )
         self._connected: set[ClientId] = set()
 
     def connect(self, client_id: ClientId, address: str) -> None:
@@ -77,6 +87,7 @@ class ChatCore:
         """The connection is gone: it leaves every group it was in."""
         self._connected.discard(client_id)
         self.guard.forget(client_id)
+        self.news.forget(client_id)
         actions: list[Action] = []
         for group in self.groups.groups_of(client_id):
             actions += self.membership.leave(group, client_id)
@@ -125,7 +136,8 @@ class ChatCore:
                 return self._post(client_id, event, now)
             case Hello():
                 label, frame = self.config.server_label, self.config.max_frame_size
-                return [Outgoing((client_id,), Welcome(event.request_id, PROTOCOL_VERSION, label, frame))]
+                offered = self.news.hello(client_id, event.features)
+                return [Outgoing((client_id,), Welcome(event.request_id, PROTOCOL_VERSION, label, frame, offered))]
             case CreateGroup():
                 return self.membership.create(client_id, event, now)
             case JoinGroup():
@@ -136,6 +148,14 @@ class ChatCore:
                 return self._page(client_id, event)
             case Ping():
                 return [Outgoing((client_id,), Pong(event.nonce))]
+            case Typing():
+                return self.news.typing(client_id, event, now)
+            case SetPresence():
+                return self.news.set_presence(client_id, event, now)
+            case Rename():
+                return self.news.rename(client_id, event, now)
+            case SearchHistory():
+                return self._search(client_id, event, now)
             case _:
                 return []  # Pong: liveness is tracked by the loop
 
@@ -217,7 +237,8 @@ class ChatCore:
         if group is None or group.catching_up.get(client_id) != after_seq:
             return [], None  # left, or a stale replay from before a leave and rejoin: the current one goes on
         try:
-            frames, last = self.log.replay_chunk(group, after_seq, max_bytes)
+            action = self.news.wants(client_id, "action")
+            frames, last = self.log.replay_chunk(group, after_seq, max_bytes, action=action)
         except StoreError:
             log.exception("storage error op=replay conn=%d group=%d after_seq=%d", client_id, group_id, after_seq)
             frames, last = [], group.stored_seq
@@ -233,7 +254,8 @@ class ChatCore:
             return group
         actions = self.commit()  # a page may reach into this turn's messages
         try:
-            page = self.log.page(group, request.request_id, request.before_seq, request.limit)
+            action = self.news.wants(client_id, "action")
+            page = self.log.page(group, request.request_id, request.before_seq, request.limit, action=action)
         except StoreError:  # the acks of the commit above still go out
             log.exception("storage error op=fetch_history conn=%d group=%d", client_id, group.group_id)
             return [
@@ -241,3 +263,19 @@ class ChatCore:
                 *refusal(client_id, request.request_id, "internal", "the history could not be read; try again"),
             ]
         return [*actions, Outgoing((client_id,), page)]
+
+    def _search(self, client_id: ClientId, request: SearchHistory, now: float) -> list[Action]:
+        group = self._member_group(client_id, request.request_id, request.group_id)
+        if isinstance(group, list):
+            return group
+        if wait := self.guard.search_wait(client_id, now):
+            message = f"too many searches; try again in {math.ceil(wait)} s"
+            return refusal(client_id, request.request_id, "rate_limited", message, wait)
+        actions = self.commit()  # a search may reach into this turn's messages
+        action = self.news.wants(client_id, "action")
+        try:
+            found = self.log.search(group, request, self.config.search_scan_rows, action=action)
+        except StoreError:  # the acks of the commit above still go out
+            log.exception("storage error op=search_history conn=%d group=%d", client_id, group.group_id)
+            return [*actions, *refusal(client_id, request.request_id, "internal", "the search failed; try again")]
+        return [*actions, Outgoing((client_id,), found)]

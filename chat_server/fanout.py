@@ -33,7 +33,8 @@ def streams(fanout: Fanout) -> tuple[bytes, dict[ClientId, Pieces]]:
         pieces, reached = state
         if offset > reached[0] and sender in readers:
             pieces.append(view[reached[0] : offset])
-        pieces.append(reply)
+        if reply:  # empty: the reply goes out with another share of the commit (a /me line's split)
+            pieces.append(reply)
         if posted is not None:
             offset += len(posted)
         reached[0] = offset  # its own message is skipped: the reply stands in its place

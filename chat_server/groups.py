@@ -58,6 +58,20 @@ class Group:
             self._skeletons.discard(fields.name_skeleton(name))
         return name
 
+    def rename(self, client_id: ClientId, name: str) -> str | None:
+        """Give a member a new name; returns the old one, or None if another member's name clashes with
+        ``name`` (its own never does: "alice" may become "Alice")."""
+        old = self.members[client_id]
+        old_key, old_skeleton = fields.name_key(old), fields.name_skeleton(old)
+        self._name_keys.discard(old_key)
+        self._skeletons.discard(old_skeleton)
+        clash = self.name_in_use(name)
+        kept = old if clash else name
+        self.members[client_id] = kept
+        self._name_keys.add(fields.name_key(kept))
+        self._skeletons.add(fields.name_skeleton(kept))
+        return None if clash else old
+
     def _changed(self) -> None:
         self._others.clear()
         self._live = None

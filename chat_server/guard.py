@@ -29,6 +29,7 @@ class _ClientQuota:
     # Made on first use: an empty deque is 760 bytes, and most clients never go over the rate.
     delayed: deque[SendMessage] | None = None
     auth_pending: bool = False
+    searches: TokenBucket | None = None  # made on the first search: most clients never search
 
 
 class Guard:
@@ -102,6 +103,13 @@ class Guard:
     def refused_retry_after(self, client_id: ClientId, now: float) -> float:
         """Seconds until a refused message could be held again: when the oldest held one goes."""
         return self._clients[client_id].messages.next_token_at(now) - now
+
+    def search_wait(self, client_id: ClientId, now: float) -> float:
+        """Spend one of the client's search pages: 0, or the seconds until one is there."""
+        quota = self._clients[client_id]
+        if quota.searches is None:
+            quota.searches = TokenBucket(self.config.search_rate, self.config.search_burst)
+        return 0.0 if quota.searches.take(now) else quota.searches.next_token_at(now) - now
 
     # --- passwords -------------------------------------------------------------------------------------
 

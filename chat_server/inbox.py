@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from chat_server.config import ServerConfig
 from chat_server.ratelimit import TokenBucket
-from shared import Event, FetchHistory, ProtocolError
+from shared import Event, FetchHistory, ProtocolError, SearchHistory, limits
 
 # What a connection sent, in order: its requests, and the protocol violation that ended its input (if
 # any), which is answered only after the requests sent before it.
@@ -23,8 +23,11 @@ Item = Event | ProtocolError
 
 
 def cost(item: Item) -> int:
-    """What handling ``item`` spends from the budget: the rows of a history page, 1 for anything else."""
-    return max(1, item.limit) if isinstance(item, FetchHistory) else 1
+    """What handling ``item`` spends from the budget: the rows of a history page, a full page for a
+    search (it scans far more rows than it returns; its own rate bounds it further), 1 for anything else."""
+    if isinstance(item, FetchHistory):
+        return max(1, item.limit)
+    return limits.MAX_HISTORY_PAGE if isinstance(item, SearchHistory) else 1
 
 
 class Inbox:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
@@ -25,6 +26,9 @@ from shared import CreateGroup, Error, GroupCreated, GroupJoined, JoinGroup, Mem
 log = logging.getLogger("chat_server")
 
 BAD_CREDENTIALS = "wrong group ID or password"
+# What else a join brings (presence, PROTOCOL.md §9): (frames for the joiner before its replay, frames
+# for the others after their member_joined).
+JoinNews = Callable[[Group, ClientId], tuple[list[Action], list[Action]]]
 # A full hashing queue drains at about a hash per worker every 0.5 s: try again after about that.
 SERVER_BUSY_RETRY = 1.0
 
@@ -41,9 +45,11 @@ class Membership:
         *,
         tokens: ResumeTokens,
         decoy_hash: str,
+        join_news: JoinNews | None = None,
     ) -> None:
         self.config, self.groups, self.guard, self.log, self.tokens = config, groups, guard, log_, tokens
         self._decoy_hash = decoy_hash
+        self._join_news = join_news
 
     def _membership_cap(self, client_id: ClientId, request_id: int) -> list[Action]:
         if len(self.groups.groups_of(client_id)) >= self.config.max_groups_per_connection:
@@ -205,12 +211,14 @@ class Membership:
         )
         pages = member_pages(joined, group.member_names(), self.config.max_frame_size)
         actions: list[Action] = [Outgoing((client_id,), page) for page in pages]
+        to_joiner, to_others = self._join_news(group, client_id) if self._join_news else ([], [])
+        actions += to_joiner
         after_seq = self._replay_start(group, request.since_seq)
         if after_seq < group.stored_seq:
             group.start_catching_up(client_id, after_seq)  # out of live fan-out until the replay reaches stored_seq
             actions.append(Replay(client_id, group.group_id, after_seq))
         actions.append(Outgoing(group.others(client_id), MemberJoined(group.group_id, request.name)))
-        return actions
+        return actions + to_others
 
     def _replay_start(self, group: Group, since_seq: int | None) -> int:
         """The seq after which a joiner's replay starts: the last --history-on-join messages, or those

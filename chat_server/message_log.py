@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -24,7 +25,19 @@ from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.outgoing import Action, Fanout, Post
 from chat_server.store import Store, StoredMessage, StoreError
 from chat_server.store.base import StoreBusy
-from shared import Error, HistoryEntry, HistoryPage, MessageAccepted, MessagePosted, SendMessage, encode, fields
+from shared import (
+    Error,
+    HistoryEntry,
+    HistoryPage,
+    MessageAccepted,
+    MessagePosted,
+    SearchHistory,
+    SearchResults,
+    SendMessage,
+    encode,
+    fields,
+    limits,
+)
 from shared.codec import encode_fields
 
 log = logging.getLogger("chat_server")
@@ -37,6 +50,28 @@ _PAGE_OVERHEAD = 128
 _REPLAY_FIRST_READ = 16
 _REPLAY_LARGEST_READ = 256
 _NOT_STORED = "the server could not store your message; send it again"
+# Which of some connections asked for a feature (MemberNews.with_feature): who gets a /me line as one.
+FeatureFilter = Callable[[frozenset[ClientId], str], frozenset[ClientId]]
+
+
+def action_as_text(sender: str, text: str) -> str:
+    """A /me line for a connection that did not ask for feature "action": "* Alice waves", cut to fit."""
+    line = f"* {sender} {text}"
+    return line if len(line) <= limits.MAX_TEXT_LENGTH else line[: limits.MAX_TEXT_LENGTH - 1] + "…"
+
+
+def _action_frames(message: StoredMessage, seq: int, ts: int) -> tuple[bytes, bytes]:
+    """A /me line's message_posted: as one (``action`` true), and as text for those who did not ask."""
+    gid, sender, text = message.group_id, message.sender, message.text
+    as_text = action_as_text(sender, text)
+    return (
+        encode_fields(MessagePosted, gid, seq, ts, sender, text, True),
+        encode_fields(MessagePosted, gid, seq, ts, sender, as_text),
+    )
+
+
+def _no_features(_clients: frozenset[ClientId], _feature: str) -> frozenset[ClientId]:
+    return frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +112,16 @@ class MessageLog:
         busy_retries: commits that may find the database locked before a batch is refused.
     """
 
-    def __init__(self, store: Store, groups: GroupDirectory, max_frame_size: int, busy_retries: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        groups: GroupDirectory,
+        max_frame_size: int,
+        busy_retries: int,
+        with_feature: FeatureFilter = _no_features,
+    ) -> None:
         self.store = store
+        self.with_feature = with_feature
         self.groups = groups
         self.max_frame_size = max_frame_size
         self.busy_retries = busy_retries
@@ -108,7 +151,7 @@ class MessageLog:
             self._pending.append(_Pending(client_id, request_id, group.group_id, seq, first_ts, None))
             return
         seq = group.next_seq()
-        message = StoredMessage(group.group_id, seq, ts, sender, request.text, client_msg_id)
+        message = StoredMessage(group.group_id, seq, ts, sender, request.text, client_msg_id, request.action)
         if client_msg_id is not None:
             group.remember_client_id(sender_key, client_msg_id, seq, ts)
         self._pending.append(_Pending(client_id, request_id, group.group_id, seq, ts, message))
@@ -211,6 +254,8 @@ class MessageLog:
         ``fate`` holds what became of each seq handed out that was not simply stored as it was.
         """
         posts: dict[int, tuple[Group, list[Post]]] = {}  # by group, in the order first posted to
+        # For the groups with /me lines this commit: by index in their posts, the line as plain text.
+        as_text: dict[int, dict[int, bytes]] = {}
         gone: Counter[int] = Counter()  # seqs handed back per group: refused, or resends of stored ones
         for p in batch:
             group = self.groups.get(p.group_id)
@@ -229,14 +274,43 @@ class MessageLog:
                 reply = encode_fields(MessageAccepted, p.request_id, p.group_id, seq, ts)
                 if p.message is not None and final.new:
                     group.stored_seq = max(group.stored_seq, seq)
-                    posted = encode_fields(MessagePosted, p.group_id, seq, ts, p.message.sender, p.message.text)
+                    m = p.message
+                    if m.action:
+                        posted, text_frame = _action_frames(m, seq, ts)
+                        as_text.setdefault(p.group_id, {})[len(posts.get(p.group_id, (group, []))[1])] = text_frame
+                    else:
+                        posted = encode_fields(MessagePosted, p.group_id, seq, ts, m.sender, m.text)
             if (entry := posts.get(p.group_id)) is None:
                 entry = posts[p.group_id] = (group, [])
             entry[1].append((p.client_id, reply, posted))
         for group_id, count in gone.items():
             if count and (group := self.groups.get(group_id)):
                 group.last_seq -= count  # they were the group's newest seqs: handed out again
-        return [Fanout(group.live(), group_posts) for group, group_posts in posts.values()]
+        return self._fanouts(posts, as_text)
+
+    def _fanouts(
+        self, posts: dict[int, tuple[Group, list[Post]]], as_text: dict[int, dict[int, bytes]]
+    ) -> list[Action]:
+        if not as_text:  # the common case: one share per group
+            return [Fanout(group.live(), group_posts) for group, group_posts in posts.values()]
+        fanouts: list[Action] = []
+        for group, group_posts in posts.values():
+            texts = as_text.get(group.group_id)
+            fanouts += [Fanout(group.live(), group_posts)] if texts is None else self._split(group, group_posts, texts)
+        return fanouts
+
+    def _split(self, group: Group, group_posts: list[Post], texts: dict[int, bytes]) -> list[Action]:
+        """A commit with /me lines: one share for the live members that asked for "action", one (with the
+        lines as text) for the rest. Each sender's reply goes in exactly one of them: its own."""
+        live = group.live()
+        knowing = self.with_feature(live, "action")
+        rest = live - knowing
+        mine = [(c, reply if c in knowing else b"", posted) for c, reply, posted in group_posts]
+        theirs = [
+            (c, b"" if c in knowing else reply, texts.get(index, posted))
+            for index, (c, reply, posted) in enumerate(group_posts)
+        ]
+        return [Fanout(knowing, mine), Fanout(rest, theirs)]
 
     @staticmethod
     def _recount(group: Group, message: StoredMessage, final: _Final | None) -> None:
@@ -251,7 +325,9 @@ class MessageLog:
 
     # --- reading ------------------------------------------------------------------------------------
 
-    def replay_chunk(self, group: Group, after_seq: int, max_bytes: int) -> tuple[list[bytes], int]:
+    def replay_chunk(
+        self, group: Group, after_seq: int, max_bytes: int, *, action: bool = False
+    ) -> tuple[list[bytes], int]:
         """Encoded ``message_posted`` frames of the stored messages after ``after_seq``: at least one if
         any is stored, about ``max_bytes`` in all; and the seq of the last one (``after_seq`` if none).
 
@@ -263,7 +339,13 @@ class MessageLog:
         while size < max_bytes or not frames:
             stored = self.store.messages_after(group.group_id, after_seq, rows)
             for m in stored:
-                frames.append(encode_fields(MessagePosted, m.group_id, m.seq, m.ts, m.sender, m.text))
+                if not m.action:
+                    frames.append(encode_fields(MessagePosted, m.group_id, m.seq, m.ts, m.sender, m.text))
+                elif action:
+                    frames.append(encode_fields(MessagePosted, m.group_id, m.seq, m.ts, m.sender, m.text, True))
+                else:
+                    text = action_as_text(m.sender, m.text)
+                    frames.append(encode_fields(MessagePosted, m.group_id, m.seq, m.ts, m.sender, text))
                 size += len(frames[-1])
                 after_seq = m.seq
                 if size >= max_bytes:
@@ -273,8 +355,36 @@ class MessageLog:
             rows = max(1, min(_REPLAY_LARGEST_READ, math.ceil((max_bytes - size) * len(frames) / size)))
         return frames, after_seq
 
-    def page(self, group: Group, request_id: int, before_seq: int, limit: int) -> HistoryPage:
+    def search(self, group: Group, request: SearchHistory, scan_rows: int, *, action: bool = False) -> SearchResults:
+        """One page of a history search (:meth:`Store.search`), trimmed from its old end to fit one frame.
+
+        Raises:
+            StoreError: the read failed.
+        """
+        before = group.stored_seq + 1 if request.before_seq is None else request.before_seq
+        found = self.store.search(group.group_id, request.text, before, request.limit, scan_rows)
+        budget = self.max_frame_size - _PAGE_OVERHEAD - 4 * len(request.text)
+        hits: list[StoredMessage] = []
+        for message in found.hits:  # newest first: the oldest are the ones cut
+            budget -= 2 * _ENTRY_OVERHEAD + 2 * len(message.sender.encode()) + len(message.text.encode())
+            if budget < 0:
+                break
+            hits.append(message)
+        next_before = found.next_before_seq if len(hits) == len(found.hits) else hits[-1].seq if hits else before
+        entries = tuple(self._entry(m, action) for m in hits)
+        actions = tuple(m.seq for m in hits if m.action) if action else ()
+        return SearchResults(request.request_id, group.group_id, request.text, entries, next_before, actions)
+
+    @staticmethod
+    def _entry(m: StoredMessage, action: bool) -> HistoryEntry:
+        """A stored message as a history entry; a /me line as text unless the connection asked for "action"."""
+        text = action_as_text(m.sender, m.text) if m.action and not action else m.text
+        return HistoryEntry(m.seq, m.ts, m.sender, text)
+
+    def page(self, group: Group, request_id: int, before_seq: int, limit: int, *, action: bool = False) -> HistoryPage:
         """Up to ``limit`` messages before ``before_seq``, trimmed from the old end to fit one frame.
+
+        /me lines are listed in ``actions`` for a connection that asked for "action", else given as text.
 
         Raises:
             StoreError: the read failed.
@@ -283,10 +393,14 @@ class MessageLog:
         budget = self.max_frame_size - _PAGE_OVERHEAD
         keep = 0
         for message in reversed(stored):
-            budget -= _ENTRY_OVERHEAD + len(message.sender.encode()) + len(message.text.encode())
+            # A /me line as text is longer by its sender and "* " and " "; "actions" costs a seq.
+            extra = (len(message.sender.encode()) + 3 + _ENTRY_OVERHEAD) if message.action else 0
+            budget -= _ENTRY_OVERHEAD + len(message.sender.encode()) + len(message.text.encode()) + extra
             if budget < 0:
                 break
             keep += 1
-        entries = tuple(HistoryEntry(m.seq, m.ts, m.sender, m.text) for m in stored[len(stored) - keep :])
+        kept = stored[len(stored) - keep :]
+        entries = tuple(self._entry(m, action) for m in kept)
+        actions = tuple(m.seq for m in kept if m.action) if action else ()
         has_more = bool(entries) and entries[0].seq > 1  # seqs run from 1 without gaps
-        return HistoryPage(request_id, group.group_id, entries, has_more)
+        return HistoryPage(request_id, group.group_id, entries, has_more, actions)

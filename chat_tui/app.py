@@ -10,25 +10,49 @@ import gc
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import suppress
 from datetime import tzinfo
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
-from textual import on, work
-from textual.app import App
+from textual import events, on, work
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.timer import Timer
 
 from chat_tui import messages
+from chat_tui.activity import Activity
+from chat_tui.mentions import Bell
+from chat_tui.read_positions import ReadPositions, positions_path
 from chat_tui.sanitize import sanitize_line
 from chat_tui.screens import ChatScreen, ConnectScreen, HomeScreen, form
-from chat_tui.session import SCROLLBACK, Backoff, ChatSession, GroupTimeline, LinkError, clock_time
+from chat_tui.screens.help import HelpScreen
+from chat_tui.screens.palette import GroupSwitcher
+from chat_tui.screens.settings import SettingsKeeper
+from chat_tui.session import (
+    SCROLLBACK,
+    Backoff,
+    ChatSession,
+    GroupTimeline,
+    LinkError,
+    RequestRefused,
+    clock_time,
+)
 from chat_tui.session.events import Disconnected, GaveUp, Reconnected, Reconnecting
-from chat_tui.widgets import LinkStatus
-from shared import GroupCreated, GroupJoined
+from chat_tui.settings import Settings
+from chat_tui.widgets import LinkStatus, MessagePane
+from shared import GroupCreated, GroupJoined, InvalidField
 
 log = logging.getLogger("chat_tui.app")
+
+IDLE_AWAY = 600.0
+"""Seconds without a key or a click before we mark ourselves away (the issue's "idle for 10 minutes")."""
+IDLE_CHECK = 30.0
+"""Seconds between idle checks: being marked away up to this late does not matter."""
+IDLE_REASON = "idle"
 
 RECONNECTED_SECONDS = 5.0
 """How long the "Reconnected" banner stays before it hides itself."""
@@ -53,7 +77,16 @@ class ChatApp(App[int]):
     VERTICAL_BREAKPOINTS = form.HEIGHT_BREAKPOINTS
     TITLE = "groupchat"
     # Ctrl+L redraws, as in every terminal program (it used to leave the chat, one slip from losing it).
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+l", "redraw", "Redraw", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+l", "redraw", "Redraw", show=False),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("question_mark", "help", "Help", show=False),  # not while typing: the composer takes it
+        Binding("f3", "settings", "Settings", show=False),
+    ]
+    COMMANDS = App.COMMANDS | {GroupSwitcher}  # Textual's system commands stay
+    # Ctrl+P and Ctrl+N walk the groups (as in irssi and weechat); the palette takes Ctrl+K, the
+    # channel picker's key in gomuks and discordo.
+    COMMAND_PALETTE_BINDING = "ctrl+k"
 
     connection_status: reactive[LinkStatus] = reactive(LinkStatus(), init=False)
     """What the connection is doing; every ConnectionBanner shows it."""
@@ -71,6 +104,7 @@ class ChatApp(App[int]):
         backoff: Backoff | None = None,
         reconnect_wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
         scrollback: int = SCROLLBACK,
+        settings_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.scrollback = scrollback
@@ -83,16 +117,84 @@ class ChatApp(App[int]):
         self._reconnect_wait = reconnect_wait
         self.session: ChatSession | None = None
         self.chats: dict[int, ChatScreen] = {}
+        self.bell_seam = Bell(self.bell, clock)
+        """Rings for mentions, rate-limited; tests read ``rung``, settings turn it off (``enabled``)."""
+        self.preferences = SettingsKeeper(self, settings_path, self._apply_settings)
+        """The user's settings file (None: kept for this run only, as for a browser visitor)."""
+        self._apply_settings(self.preferences.settings)
+        self.activity: Activity | None = None
+        """Unread counts and mentions of the open groups (one per session)."""
         self._lost_reason = ""
+        self.idle_after, self.idle_check = IDLE_AWAY, IDLE_CHECK
+        self._last_input = time.monotonic()
+        self._idle_away = False
         self._status_timer: Timer | None = None
 
+    @property
+    def settings(self) -> Settings:
+        """The settings in force: theme, timestamps, bell, typing, name colours."""
+        return self.preferences.settings
+
+    def action_settings(self) -> None:
+        """Open the settings screen."""
+        self.preferences.open()
+
+    def _apply_settings(self, settings: Settings) -> None:
+        self.bell_seam.enabled = settings.bell
+        for chat in getattr(self, "chats", {}).values():
+            for pane in chat.query(MessagePane):
+                pane.display_changed()  # timestamps and name colours are read when a row is rendered
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Settings", "Theme, timestamps, bell, typing, name colours (F3)", self.action_settings)
+
     def on_mount(self) -> None:
-        """Start at the connect screen."""
+        """Start at the connect screen; check for idleness from now on."""
+        self.preferences.attach()
         self.push_screen(ConnectScreen(self.host, self.port, self.you))
+        self.set_interval(self.idle_check, self._check_idle)
 
     def on_unmount(self) -> None:
-        """Hand the frozen startup objects back to the collector (another app may run in this process)."""
+        """Keep the read positions; hand the frozen startup objects back to the collector (another app
+        may run in this process)."""
+        if self.activity is not None:
+            self.activity.save()
         gc.unfreeze()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key and click reaches the app first: note it, and come back from an idle away."""
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+            if self._idle_away:
+                self._idle_away = False
+                self._presence(None)
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        """Mark us away after ``idle_after`` seconds without input (unless already away by /away)."""
+        session = self.session
+        if self._idle_away or session is None or "presence" not in session.features:
+            return
+        if time.monotonic() - self._last_input < self.idle_after:
+            return
+        if any(chat.is_away() for chat in self.chats.values()):
+            return  # the user said /away: theirs stands
+        self._idle_away = True
+        self._presence(IDLE_REASON)
+
+    def _presence(self, reason: str | None) -> None:
+        async def set_away() -> None:
+            with suppress(RequestRefused, LinkError, InvalidField):
+                if self.session is not None:
+                    await self.session.set_away(reason)
+
+        self.run_worker(set_away(), group="presence", exit_on_error=False)
+
+    def action_help(self) -> None:
+        """F1 or ?: the keys and commands (once: F1 on the help page closes it)."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     def action_redraw(self) -> None:
         """Paint the whole screen again, over whatever another program wrote to the terminal."""
@@ -157,6 +259,10 @@ class ChatApp(App[int]):
     @on(messages.Connected)
     async def _connected(self, message: messages.Connected) -> None:
         self.session = message.session
+        positions = ReadPositions(positions_path())
+        if positions.problem:
+            log.warning("%s", positions.problem)
+        self.activity = Activity(f"{self.host}:{self.port}", bell=self.bell_seam, positions=positions)
         self._set_status(LinkStatus())
         home = HomeScreen(message.session, self.you, f"{self.host}:{self.port}", self.chats)
         await self.switch_screen(home)
@@ -165,6 +271,9 @@ class ChatApp(App[int]):
     async def _drop_session(self) -> None:
         """Forget the session and every chat: back to one base screen, ready for the connect screen."""
         self.session = None
+        if self.activity is not None:
+            self.activity.save()
+            self.activity = None
         self._set_status(LinkStatus())
         while len(self.screen_stack) > 2:  # [default screen, base screen, chats and dialogs...]
             await self.pop_screen()
@@ -219,19 +328,54 @@ class ChatApp(App[int]):
 
     # --- chats ------------------------------------------------------------------------------------
 
-    @on(HomeScreen.GroupEntered)
-    def _group_entered(self, message: HomeScreen.GroupEntered) -> None:
+    @on(messages.GroupEntered)
+    def _group_entered(self, message: messages.GroupEntered) -> None:
         self.open_chat(message.reply)
 
     @on(HomeScreen.GroupChosen)
     def _group_chosen(self, message: HomeScreen.GroupChosen) -> None:
-        if message.group_id in self.chats:
-            self.push_screen(_screen_name(message.group_id))
+        self.show_group(message.group_id)
+
+    def show_group(self, group_id: int) -> None:
+        """Show the chat of an open group: in place of the chat on screen, else over the home screen."""
+        if group_id not in self.chats or self.screen is self.chats[group_id]:
+            return
+        if isinstance(self.screen, ChatScreen):
+            self.switch_screen(_screen_name(group_id))
+        else:
+            self.push_screen(_screen_name(group_id))
+
+    def action_group_number(self, number: int) -> None:
+        """Alt+N: the Nth open group, in the order they were opened."""
+        order = list(self.chats)
+        if 1 <= number <= len(order):
+            self.show_group(order[number - 1])
+
+    def action_group_step(self, step: int) -> None:
+        """Ctrl+N / Ctrl+P: the next or previous open group, round the end."""
+        order = list(self.chats)
+        if not order:
+            return
+        here = order.index(self.screen.group_id) if isinstance(self.screen, ChatScreen) else -1
+        self.show_group(order[(here + step) % len(order)])
+
+    def action_next_unread(self) -> None:
+        """Alt+A: the next group with a mention, else with unread messages."""
+        here = self.screen.group_id if isinstance(self.screen, ChatScreen) else None
+        target = self.activity.next_unread(here) if self.activity is not None else None
+        if target is None:
+            self.notify("No unread messages in other groups.", timeout=2)
+        else:
+            self.show_group(target)
 
     def open_chat(self, reply: GroupJoined | GroupCreated) -> ChatScreen:
         """Show the chat screen for a group we just joined or created."""
         group_id = reply.group_id
-        chat = ChatScreen(self.session, self._timeline(reply))
+        timeline = self._timeline(reply)
+        if self.activity is None:  # no session (a screen shown without a network): nothing kept on disk
+            self.activity = Activity(f"{self.host}:{self.port}", bell=self.bell_seam)
+        self.activity.follow(timeline)
+        chat = ChatScreen(self.session, timeline, self.activity)
         self.chats[group_id] = chat
         # Installed, so going back to the home screen keeps the chat (scrollback, draft) for later.
         self.install_screen(chat, _screen_name(group_id))
@@ -260,6 +404,8 @@ class ChatApp(App[int]):
         chat = self.chats.pop(message.group_id, None)
         if chat is None:
             return
+        if self.activity is not None:
+            self.activity.forget(message.group_id)
         if self.screen is chat:
             await self.pop_screen()
         self.uninstall_screen(chat)

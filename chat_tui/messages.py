@@ -11,6 +11,7 @@ from textual.message import Message
 
 from chat_tui.session import ChatSession
 from chat_tui.session.events import SessionEvent
+from shared import GroupCreated, GroupJoined
 
 
 class Connected(Message):
@@ -35,3 +36,11 @@ class SessionNews(Message):
     def __init__(self, event: SessionEvent) -> None:
         super().__init__()
         self.event = event
+
+
+class GroupEntered(Message):
+    """A dialog (from the home screen or ``/join``/``/create``) succeeded: we are in ``reply``'s group."""
+
+    def __init__(self, reply: GroupJoined | GroupCreated) -> None:
+        super().__init__()
+        self.reply = reply

@@ -47,11 +47,22 @@ assert MAX_MAP_KEYS <= 15  # every frame map fits a msgpack fixmap header (encod
 _pack = msgpack.Packer(use_bin_type=True).pack
 
 
+# Per frame type, the fields left out while they hold their default (Event.OMIT_WHEN_DEFAULT).
+_OMITTED: dict[str, dict[str, object]] = {
+    type_: {f.name: f.default for f in dataclasses.fields(cls) if f.name in cls.OMIT_WHEN_DEFAULT}
+    for type_, cls in _BY_TYPE.items()
+}
+
+
 def to_wire(event: events.Event) -> dict[str, Any]:
     """The msgpack map for ``event`` (tuples are packed as msgpack arrays)."""
     wire: dict[str, Any] = {"type": event.TYPE}
+    omitted = _OMITTED[event.TYPE]
     for attribute, key in _WIRE_FIELDS[event.TYPE]:
-        wire[key] = getattr(event, attribute)
+        value = getattr(event, attribute)
+        if omitted and attribute in omitted and value == omitted[attribute]:
+            continue
+        wire[key] = value
     return wire
 
 
@@ -63,8 +74,13 @@ def encode(event: events.Event) -> bytes:
 # Per frame type, the bytes that never change: the map header with ``type`` and its value, and each
 # field's packed key. encode_fields() only packs the values between them.
 _HEADS: dict[str, tuple[bytes, tuple[bytes, ...]]] = {
-    # A fixmap header (0x80 | pairs): no frame has more than 15 keys (MAX_MAP_KEYS).
-    type_: (bytes([0x80 | (len(pairs) + 1)]) + _pack("type") + _pack(type_), tuple(_pack(key) for _, key in pairs))
+    type_: (_pack("type") + _pack(type_), tuple(_pack(key) for _, key in pairs))
+    for type_, pairs in _WIRE_FIELDS.items()
+}
+_FIXMAP_HEADERS = tuple(bytes([0x80 | pairs]) for pairs in range(16))
+# How many trailing fields encode_fields may leave out: those in OMIT_WHEN_DEFAULT, at the end.
+_OMITTABLE_TAIL: dict[str, int] = {
+    type_: len(pairs) - next((i + 1 for i in range(len(pairs) - 1, -1, -1) if pairs[i][0] not in _OMITTED[type_]), 0)
     for type_, pairs in _WIRE_FIELDS.items()
 }
 
@@ -74,13 +90,15 @@ def encode_fields(cls: type[events.Event], *values: object) -> bytes:
 
     For a server relaying values it already checked (a stored message, its acknowledgement): on
     that path, building and re-validating an event per message costs more than everything else.
+    Trailing fields in ``OMIT_WHEN_DEFAULT`` may be left out of ``values`` (and so of the frame).
     Never use it for anything read off the wire.
     """
     head, keys = _HEADS[cls.TYPE]
-    if len(values) != len(keys):
+    if not len(keys) - _OMITTABLE_TAIL[cls.TYPE] <= len(values) <= len(keys):
         raise TypeError(f"{cls.TYPE} has {len(keys)} fields, not {len(values)}")
-    parts = [head]
-    for key, value in zip(keys, values, strict=True):
+    # A fixmap header (0x80 | pairs): no frame has more than 15 keys (MAX_MAP_KEYS).
+    parts = [_FIXMAP_HEADERS[len(values) + 1], head]
+    for key, value in zip(keys, values, strict=False):
         parts.append(key)
         parts.append(_pack(value))
     return frame(b"".join(parts))

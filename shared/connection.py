@@ -38,8 +38,9 @@ class Connection:
         self.our_role = role
         self.their_role = _peer(role)
         self.max_frame_size = max_frame_size
-        # No client frame has an array field: a server refuses any array before building it.
-        self._max_array_len = 0 if role is Role.SERVER else limits.MAX_MEMBERS_IN_FRAME
+        # The only array a client frame holds is hello's features: a server refuses any longer array
+        # before building it.
+        self._max_array_len = limits.MAX_FEATURES if role is Role.SERVER else limits.MAX_MEMBERS_IN_FRAME
         self._reader = FrameReader(min(max_handshake_frame_size, max_frame_size))
         self._enter(State.HANDSHAKE)
 

@@ -42,6 +42,7 @@ _SENDER: Check = lambda value: fields.relayed_name(value, "sender")  # noqa: E73
 _RELAYED_GROUP_NAME: Check = fields.relayed_group_name
 _RELAYED_TEXT: Check = fields.relayed_text
 _PASSWORD: Check = fields.password
+_SEARCH_TEXT: Check = fields.search_text
 
 
 def _optional(check: Check) -> Check:
@@ -77,6 +78,9 @@ class Event:
     # Fields a sender may leave out of the wire map (meaning nil) although the dataclass, to keep
     # its positional order, gives them no default. Fields with a default are optional anyway.
     NIL_WHEN_ABSENT: ClassVar[frozenset[str]] = frozenset()
+    # Fields left out of the wire map while they hold their default: fields added after version 1, which
+    # a peer that did not ask for them (an older one, which refuses unknown keys) must never see.
+    OMIT_WHEN_DEFAULT: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
         for name, check in self.CHECKS.items():  # in the order listed: the first broken rule is reported
@@ -102,16 +106,20 @@ class Request(Event):
 
 @dataclass(frozen=True, slots=True)
 class Hello(Request):
-    """First frame of every connection: the protocol version the client speaks."""
+    """First frame of every connection: the protocol version the client speaks, and the optional
+    features (:data:`FEATURES`) it understands; the server sends a feature's frames only to those who asked."""
 
     TYPE: ClassVar[str] = "hello"
     CHECKS: ClassVar[Mapping[str, Check]] = {
         "request_id": _REQUEST_ID,
         "version": _VERSION,
         "client": _string("client", limits.MAX_CLIENT_LABEL_LENGTH),
+        "features": fields.feature_list,
     }
+    OMIT_WHEN_DEFAULT: ClassVar[frozenset[str]] = frozenset({"features"})
     version: int
     client: str = ""
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +175,13 @@ class SendMessage(Request):
     TYPE: ClassVar[str] = "send_message"
     CHECKS: ClassVar[Mapping[str, Check]] = {
         "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "text": _TEXT,
-        "client_msg_id": _optional(lambda value: fields.token(value, "client_msg_id")),
+        "client_msg_id": _optional(lambda value: fields.token(value, "client_msg_id")), "action": _boolean("action"),
     }  # fmt: skip
+    OMIT_WHEN_DEFAULT: ClassVar[frozenset[str]] = frozenset({"action"})
     group_id: int
     text: str
     client_msg_id: str | None = None  # makes a resend after a reconnect idempotent
+    action: bool = False  # feature "action": a /me line ("* Alice waves")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +196,54 @@ class FetchHistory(Request):
     group_id: int
     before_seq: int
     limit: int = limits.MAX_HISTORY_PAGE
+
+
+@dataclass(frozen=True, slots=True)
+class Typing(Event):
+    """Feature "typing": the sender is typing in ``group_id``. No reply; sent at most once per
+    ``limits.TYPING_INTERVAL`` per group, and a server drops what goes over its own rate."""
+
+    TYPE: ClassVar[str] = "typing"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID}
+    group_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetPresence(Request):
+    """Feature "presence": mark this connection away (with a ``reason``) or back, in every group it is in."""
+
+    TYPE: ClassVar[str] = "set_presence"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "away": _boolean("away"), "reason": fields.away_reason,
+    }  # fmt: skip
+    away: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rename(Request):
+    """Feature "rename": take the name ``name`` in ``group_id`` (the rules and uniqueness of a join)."""
+
+    TYPE: ClassVar[str] = "rename"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"request_id": _REQUEST_ID, "group_id": _GROUP_ID, "name": _NAME}
+    group_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHistory(Request):
+    """Feature "search": messages of a group you are in whose text holds ``text`` (case-insensitive),
+    newest first, with seq below ``before_seq`` (None: from the newest)."""
+
+    TYPE: ClassVar[str] = "search_history"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "text": _SEARCH_TEXT,
+        "before_seq": _optional(_uint("before_seq", limits.MAX_GROUP_ID)), "limit": _page_limit,
+    }  # fmt: skip
+    group_id: int
+    text: str
+    before_seq: int | None = None
+    limit: int = limits.SEARCH_PAGE
 
 
 # --- either direction -------------------------------------------------------------------------
@@ -219,12 +277,14 @@ class Welcome(Event):
     TYPE: ClassVar[str] = "welcome"
     CHECKS: ClassVar[Mapping[str, Check]] = {
         "request_id": _REQUEST_ID, "version": _VERSION, "server": _string("server", limits.MAX_CLIENT_LABEL_LENGTH),
-        "max_frame_size": _uint("max_frame_size", 2**32 - 1),
+        "max_frame_size": _uint("max_frame_size", 2**32 - 1), "features": fields.feature_list,
     }  # fmt: skip
+    OMIT_WHEN_DEFAULT: ClassVar[frozenset[str]] = frozenset({"features"})
     request_id: int
     version: int
     server: str
     max_frame_size: int
+    features: tuple[str, ...] = ()  # what the server offers; sent only to a hello that named features
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +364,12 @@ def _history(value: object) -> tuple[HistoryEntry, ...]:
     return tuple(entries)
 
 
+def _seq_list(value: object) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) > limits.MAX_HISTORY_PAGE:
+        raise InvalidField(f"actions must be an array of at most {limits.MAX_HISTORY_PAGE} seqs")
+    return tuple(_SEQ(seq) for seq in value)
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryPage(Event):
     """Answer to FetchHistory: messages in increasing seq; ``has_more`` if older ones exist."""
@@ -311,11 +377,34 @@ class HistoryPage(Event):
     TYPE: ClassVar[str] = "history_page"
     CHECKS: ClassVar[Mapping[str, Check]] = {
         "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "messages": _history, "has_more": _boolean("has_more"),
+        "actions": _seq_list,
     }  # fmt: skip
+    OMIT_WHEN_DEFAULT: ClassVar[frozenset[str]] = frozenset({"actions"})
     request_id: int
     group_id: int
     messages: tuple[HistoryEntry, ...]
     has_more: bool
+    actions: tuple[int, ...] = ()  # feature "action": the seqs among ``messages`` that are /me lines
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults(Event):
+    """Answer to SearchHistory: ``hits`` newest first; ``next_before_seq`` continues the search below
+    them (0: nothing older is left). A page may hold fewer hits than asked, even none, and still go on:
+    each page scans a bounded number of messages."""
+
+    TYPE: ClassVar[str] = "search_results"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "text": _SEARCH_TEXT, "hits": _history,
+        "next_before_seq": _uint("next_before_seq", limits.MAX_GROUP_ID), "actions": _seq_list,
+    }  # fmt: skip
+    OMIT_WHEN_DEFAULT: ClassVar[frozenset[str]] = frozenset({"actions"})
+    request_id: int
+    group_id: int
+    text: str
+    hits: tuple[HistoryEntry, ...]
+    next_before_seq: int
+    actions: tuple[int, ...] = ()  # feature "action": the seqs among ``hits`` that are /me lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,12 +436,15 @@ class MessagePosted(Event):
     TYPE: ClassVar[str] = "message_posted"
     CHECKS: ClassVar[Mapping[str, Check]] = {
         "group_id": _GROUP_ID, "seq": _SEQ, "ts": _TS, "sender": _SENDER, "text": _RELAYED_TEXT,
+        "action": _boolean("action"),
     }  # fmt: skip
+    OMIT_WHEN_DEFAULT: ClassVar[frozenset[str]] = frozenset({"action"})
     group_id: int
     seq: int
     ts: int
     sender: str
     text: str
+    action: bool = False  # feature "action": sent (true) only to connections that asked for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +465,72 @@ class MemberLeft(Event):
     CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID, "name": _RELAYED_NAME}
     group_id: int
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTyping(Event):
+    """Feature "typing": ``name`` is typing in a group you are in (show it for ``limits.TYPING_SHOWN_FOR`` s)."""
+
+    TYPE: ClassVar[str] = "member_typing"
+    CHECKS: ClassVar[Mapping[str, Check]] = {"group_id": _GROUP_ID, "name": _RELAYED_NAME}
+    group_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceSet(Event):
+    """Answer to SetPresence: every group you are in was told."""
+
+    TYPE: ClassVar[str] = "presence_set"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "away": _boolean("away"), "reason": fields.away_reason,
+    }  # fmt: skip
+    request_id: int
+    away: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPresence(Event):
+    """Feature "presence": ``name`` in a group you are in is away (with ``reason``) or back."""
+
+    TYPE: ClassVar[str] = "member_presence"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "group_id": _GROUP_ID, "name": _RELAYED_NAME, "away": _boolean("away"), "reason": fields.away_reason,
+    }  # fmt: skip
+    group_id: int
+    name: str
+    away: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Renamed(Event):
+    """Answer to Rename: you are ``name`` in the group now; ``resume_token`` is for the new name."""
+
+    TYPE: ClassVar[str] = "renamed"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "request_id": _REQUEST_ID, "group_id": _GROUP_ID, "name": _RELAYED_NAME, "resume_token": _ISSUED_TOKEN,
+    }  # fmt: skip
+    request_id: int
+    group_id: int
+    name: str
+    resume_token: str = dataclasses.field(default="", repr=False)  # a credential: never in a log line
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRenamed(Event):
+    """Feature "rename": the member ``old`` of a group you are in is called ``new`` from now on."""
+
+    TYPE: ClassVar[str] = "member_renamed"
+    CHECKS: ClassVar[Mapping[str, Check]] = {
+        "group_id": _GROUP_ID,
+        "old": lambda value: fields.relayed_name(value, "old"),
+        "new": lambda value: fields.relayed_name(value, "new"),
+    }
+    group_id: int
+    old: str
+    new: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +569,10 @@ CLIENT_EVENTS: tuple[type[Event], ...] = (
     LeaveGroup,
     SendMessage,
     FetchHistory,
+    Typing,
+    SetPresence,
+    Rename,
+    SearchHistory,
     Ping,
     Pong,
 )
@@ -425,8 +587,17 @@ SERVER_EVENTS: tuple[type[Event], ...] = (
     HistoryPage,
     MemberJoined,
     MemberLeft,
+    MemberTyping,
+    PresenceSet,
+    MemberPresence,
+    Renamed,
+    MemberRenamed,
+    SearchResults,
     ServerClosing,
     Error,
     Ping,
     Pong,
 )
+
+FEATURES: tuple[str, ...] = ("action", "typing", "presence", "rename", "search")
+"""The optional features this implementation speaks (``hello.features`` / ``welcome.features``)."""

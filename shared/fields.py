@@ -224,3 +224,40 @@ def name_list(value: object, field: str = "members") -> tuple[str, ...]:
     if len(value) > limits.MAX_MEMBERS_IN_FRAME:
         raise InvalidField(f"{field} must hold at most {limits.MAX_MEMBERS_IN_FRAME} names")
     return tuple(relayed_name(item, field) for item in value)
+
+
+def feature_list(value: object, field: str = "features") -> tuple[str, ...]:
+    """Feature names (PROTOCOL.md §2): at most MAX_FEATURES tokens of lowercase ASCII letters and '_'.
+
+    Names a peer does not know are kept (and ignored by it): a newer client may ask for more.
+    """
+    if not isinstance(value, (list, tuple)):
+        raise InvalidField(f"{field} must be an array")
+    if len(value) > limits.MAX_FEATURES:
+        raise InvalidField(f"{field} must hold at most {limits.MAX_FEATURES} names")
+    names = []
+    for item in value:
+        name = string(item, field, limits.MAX_FEATURE_LENGTH, min_length=1)
+        if not all("a" <= char <= "z" or char == "_" for char in name):
+            raise InvalidField(f"{field} names are lowercase ASCII letters and '_'")
+        names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def search_text(value: object) -> str:
+    """A search text: 1..MAX_SEARCH_TEXT_LENGTH characters of chat text (:func:`message_text`'s rules)."""
+    text = message_text(value)
+    if len(text) > limits.MAX_SEARCH_TEXT_LENGTH:
+        raise InvalidField(f"text must be at most {limits.MAX_SEARCH_TEXT_LENGTH} characters long")
+    return text
+
+
+def away_reason(value: object) -> str:
+    """An away reason: 0..MAX_AWAY_REASON_LENGTH characters on one line, no controls, in NFC."""
+    text = string(value, "reason", limits.MAX_AWAY_REASON_LENGTH * 4)
+    text = unicodedata.normalize("NFC", text)
+    if len(text) > limits.MAX_AWAY_REASON_LENGTH:
+        raise InvalidField(f"reason must be at most {limits.MAX_AWAY_REASON_LENGTH} characters long")
+    if any(unicodedata.category(ch) in _NAME_FORBIDDEN_CATEGORIES - {"Cf"} for ch in text):
+        raise InvalidField("reason must not contain control characters")
+    return text

@@ -58,3 +58,26 @@ group, name and expiry it covers; the server keeps its format opaque to clients.
 
 MAX_RETRY_AFTER_MS = 2**32 - 1
 """``error.retry_after_ms`` is a uint32 of milliseconds (49 days), enough for any throttle we publish."""
+
+MAX_FEATURES = 16
+"""Names in ``hello.features`` / ``welcome.features``: the protocol defines five; room for growth, and
+the only array a client frame may hold, so a server bounds it tightly."""
+
+MAX_FEATURE_LENGTH = 32
+"""Characters in one feature name (the defined ones are under 10)."""
+
+MAX_AWAY_REASON_LENGTH = 100
+"""Characters in an away reason ("lunch, back at 2"); an IRC AWAYLEN is commonly 160-200, ours is shown
+in a member list, so shorter."""
+
+MAX_SEARCH_TEXT_LENGTH = 200
+"""Characters in a search text: a phrase, never a message; bounds the cost of matching each row."""
+
+SEARCH_PAGE = 50
+"""Hits in one ``search_results`` by default (the most is MAX_HISTORY_PAGE, like a history page)."""
+
+TYPING_INTERVAL = 3.0
+"""Seconds a client waits between two ``typing`` frames for one group (what the server's rate allows for)."""
+
+TYPING_SHOWN_FOR = 5.0
+"""Seconds a client shows "X is typing" after X's last ``typing`` frame: the interval plus latency slack."""

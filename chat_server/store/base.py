@@ -34,6 +34,15 @@ class StoredMessage(NamedTuple):
     sender: str
     text: str
     client_msg_id: str | None = None
+    action: bool = False  # a /me line (feature "action")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """Hits newest first; ``next_before_seq`` continues the search below them (0: nothing older is left)."""
+
+    hits: list[StoredMessage]
+    next_before_seq: int
 
 
 class StoreError(Exception):
@@ -98,6 +107,12 @@ class Store(Protocol):
         """The message stored under ``client_msg_id`` in the group by a sender whose name key
         (``shared.fields.name_key``) is ``sender_key``, if any: "BOB" resending Bob's id finds Bob's message.
         """
+        ...
+
+    def search(self, group_id: int, needle: str, before_seq: int, limit: int, scan_rows: int) -> SearchPage:
+        """Up to ``limit`` messages with seq < ``before_seq`` whose text holds ``needle`` (case-insensitive),
+        newest first, looking at no more than the ``scan_rows`` seqs below ``before_seq``
+        (:mod:`chat_server.store.search`)."""
         ...
 
     def server_secret(self) -> bytes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import bisect
 import secrets
 
-from chat_server.store.base import GroupRecord, StoredMessage, StoreError
+from chat_server.store.base import GroupRecord, SearchPage, StoredMessage, StoreError
+from chat_server.store.search import scan_range, search_rows
 from shared import fields
 
 _SECRET_BYTES = 32
@@ -87,6 +88,14 @@ class MemoryStore:
 
     def find_by_client_id(self, group_id: int, sender_key: str, client_msg_id: str) -> StoredMessage | None:
         return self._by_client_id.get((group_id, sender_key, client_msg_id))
+
+    def search(self, group_id: int, needle: str, before_seq: int, limit: int, scan_rows: int) -> SearchPage:
+        if before_seq <= 1 or limit <= 0:
+            return SearchPage([], 0)
+        floor, before = scan_range(before_seq, self._last_seq(group_id), scan_rows)
+        log = self._logs.get(group_id, [])
+        start, end = bisect.bisect_left(log, floor, key=_seq), bisect.bisect_left(log, before, key=_seq)
+        return search_rows(reversed(log[start:end]), needle, limit, floor)
 
     def server_secret(self) -> bytes:
         return self._secret

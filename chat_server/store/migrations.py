@@ -61,8 +61,14 @@ _V4_SERVER_SECRET = """
 """
 
 
+# v5: /me lines (feature "action"). 0 for every message stored before.
+_V5_ACTION = """
+    ALTER TABLE messages ADD COLUMN action INTEGER NOT NULL DEFAULT 0;
+"""
+
+
 # Each step is SQL statements separated by ";" (none inside a literal).
-MIGRATIONS: list[str] = [_V1_GROUPS_AND_LOGS, _V2_CLIENT_MSG_IDS, _V3_SENDER_KEY, _V4_SERVER_SECRET]
+MIGRATIONS: list[str] = [_V1_GROUPS_AND_LOGS, _V2_CLIENT_MSG_IDS, _V3_SENDER_KEY, _V4_SERVER_SECRET, _V5_ACTION]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from chat_server.store.base import GroupRecord, StoreBusy, StoredMessage, StoreError
+from chat_server.store.base import GroupRecord, SearchPage, StoreBusy, StoredMessage, StoreError
+from chat_server.store.search import scan_range, search_rows
 from shared import fields
 
 __all__ = ["DEFAULT_TIMEOUT", "RedisStore", "StoreUnavailable"]
@@ -52,13 +53,14 @@ redis.call('HSET', ARGV[1] .. 'group:' .. id, 'name', ARGV[2], 'name_key', ARGV[
 return id
 """
 
-# ARGV: prefix, then 7 fields per message: group id, seq, ts, sender, sender key, text, client id ('' = none).
+# ARGV: prefix, then 8 fields per message: group id, seq, ts, sender, sender key, text, client id ('' = none),
+# action ('1' for a /me line, '' for a plain one; a plain line's entry has no 'a' field, as before).
 # Checks the whole batch first, then writes it, so a refusal stores nothing. Returns 'ok' or a reason.
 _APPEND = """
 local prefix = ARGV[1]
 local last = {}
 local cids = {}
-for i = 2, #ARGV, 7 do
+for i = 2, #ARGV, 8 do
   local gid, seq = ARGV[i], tonumber(ARGV[i + 1])
   if last[gid] == nil then
     local stored = redis.call('HGET', prefix .. 'group:' .. gid, 'last_seq')
@@ -76,15 +78,19 @@ for i = 2, #ARGV, 7 do
     cids[gid .. '/' .. key] = true
   end
 end
-for i = 2, #ARGV, 7 do
+for i = 2, #ARGV, 8 do
   local gid, seq, cid = ARGV[i], ARGV[i + 1], ARGV[i + 6]
-  if cid == '' then
-    redis.call('XADD', prefix .. 'log:' .. gid, seq .. '-0', 't', ARGV[i + 2], 's', ARGV[i + 3], 'x', ARGV[i + 5])
-  else
-    redis.call('XADD', prefix .. 'log:' .. gid, seq .. '-0', 't', ARGV[i + 2], 's', ARGV[i + 3], 'x', ARGV[i + 5],
-               'c', cid)
+  local entry = {prefix .. 'log:' .. gid, seq .. '-0', 't', ARGV[i + 2], 's', ARGV[i + 3], 'x', ARGV[i + 5]}
+  if cid ~= '' then
+    table.insert(entry, 'c')
+    table.insert(entry, cid)
     redis.call('HSET', prefix .. 'cid:' .. gid, ARGV[i + 4] .. '\\0' .. cid, seq)
   end
+  if ARGV[i + 7] ~= '' then
+    table.insert(entry, 'a')
+    table.insert(entry, '1')
+  end
+  redis.call('XADD', unpack(entry))
 end
 for gid, seq in pairs(last) do
   redis.call('HSET', prefix .. 'group:' .. gid, 'last_seq', seq)
@@ -162,6 +168,7 @@ class RedisStore:
         args: list[Any] = [PREFIX]
         for m in messages:
             args += [m.group_id, m.seq, m.ts, m.sender, fields.name_key(m.sender), m.text, m.client_msg_id or ""]
+            args.append("1" if m.action else "")
         with self._failures(f"store {len(messages)} message(s)"):
             verdict = _text(self._append(keys=[], args=args))
         if verdict != "ok":
@@ -194,6 +201,19 @@ class RedisStore:
             rows = cast("_Rows", self._redis.xrange(log, min=_text(seq), max=_text(seq), count=1))
         return self._message(group_id, *rows[0]) if rows else None
 
+    def search(self, group_id: int, needle: str, before_seq: int, limit: int, scan_rows: int) -> SearchPage:
+        if before_seq <= 1 or limit <= 0:
+            return SearchPage([], 0)
+        log = PREFIX + f"log:{group_id}"
+        with self._failures("search history"):
+            newest = cast("_Rows", self._redis.xrevrange(log, max="+", min="-", count=1))
+            last = int(newest[0][0].split(b"-", 1)[0]) if newest else 0
+            floor, before = scan_range(before_seq, last, scan_rows)
+            if before <= floor:
+                return SearchPage([], 0)
+            rows = cast("_Rows", self._redis.xrevrange(log, max=str(before - 1), min=str(floor), count=scan_rows))
+        return search_rows((self._message(group_id, *row) for row in rows), needle, limit, floor)
+
     def server_secret(self) -> bytes:
         return self._secret
 
@@ -205,7 +225,13 @@ class RedisStore:
             seq = int(entry_id.split(b"-", 1)[0])
             cid = row.get(b"c")
             return StoredMessage(
-                group_id, seq, int(row[b"t"]), _text(row[b"s"]), _text(row[b"x"]), None if cid is None else _text(cid)
+                group_id,
+                seq,
+                int(row[b"t"]),
+                _text(row[b"s"]),
+                _text(row[b"x"]),
+                None if cid is None else _text(cid),
+                b"a" in row,
             )
         except (KeyError, ValueError) as exc:
             # The text stays out of the message: it is someone's words, not a fact for a log.

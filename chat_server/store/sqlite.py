@@ -24,9 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from chat_server.store.base import GroupRecord, StoreBusy, StoredMessage, StoreError
+from chat_server.store.base import GroupRecord, SearchPage, StoreBusy, StoredMessage, StoreError
 from chat_server.store.lockfile import FileLock
 from chat_server.store.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
+from chat_server.store.search import search_messages
 from shared import fields
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SYNC_MODES", "SqliteStore"]
@@ -37,7 +38,8 @@ _OPEN_BUSY_TIMEOUT = 5.0
 # SQLite integers are signed 64-bit; a larger bound from a client means "no bound", not an OverflowError.
 _INT64_MAX = 2**63 - 1
 _SECRET_BYTES = 32
-_COLUMNS = "group_id, seq, ts, sender, text, client_msg_id"
+# ``action`` comes back as the integer 0 or 1, which compares equal to False and True: callers test its truth.
+_COLUMNS = "group_id, seq, ts, sender, text, client_msg_id, action"
 
 
 class SqliteStore:
@@ -151,12 +153,13 @@ class SqliteStore:
 
     def append(self, messages: list[StoredMessage]) -> None:
         rows = [
-            (m.group_id, m.seq, m.ts, m.sender, fields.name_key(m.sender), m.text, m.client_msg_id) for m in messages
+            (m.group_id, m.seq, m.ts, m.sender, fields.name_key(m.sender), m.text, m.client_msg_id, int(m.action))
+            for m in messages
         ]
         with self._failures(f"store {len(rows)} message(s)"), self._transaction():
             self._db.executemany(
-                "INSERT INTO messages (group_id, seq, ts, sender, sender_key, text, client_msg_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO messages (group_id, seq, ts, sender, sender_key, text, client_msg_id, action)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -183,6 +186,10 @@ class SqliteStore:
                 (group_id, sender_key, client_msg_id),
             ).fetchone()
         return StoredMessage(*row) if row else None
+
+    def search(self, group_id: int, needle: str, before_seq: int, limit: int, scan_rows: int) -> SearchPage:
+        with self._failures(f"search the history of group {group_id}"):
+            return search_messages(self._db, group_id, needle, before_seq, limit, scan_rows=scan_rows)
 
     def server_secret(self) -> bytes:
         return self._secret

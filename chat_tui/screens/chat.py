@@ -8,29 +8,47 @@ on the timeline and the session.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Footer, Input, Static, TextArea
 
+from chat_tui import commands
+from chat_tui.activity import Activity
 from chat_tui.sanitize import sanitize_line
+from chat_tui.screens import chat_commands
+from chat_tui.screens.confirm import ConfirmDialog
 from chat_tui.screens.form import for_people
-from chat_tui.session import ChatSession, GroupTimeline, LinkError, MembersChanged, News, Refused, RequestRefused
-from chat_tui.widgets import Composer, ConnectionBanner, MemberList, MessagePane
+from chat_tui.screens.palette import SlashCommands
+from chat_tui.screens.search import SearchScreen
+from chat_tui.session import (
+    ChatSession,
+    GroupTimeline,
+    LinkError,
+    MembersChanged,
+    News,
+    Refused,
+    RequestRefused,
+    clock_time,
+)
+from chat_tui.widgets import Composer, ConnectionBanner, GroupList, MemberList, MessagePane
 from shared import InvalidField, fields, limits
 
-LEAVE_COMMANDS = frozenset({"qqq", "/leave"})
-"""Lines that leave the group instead of being sent."""
+LEAVE_WORD = "qqq"
+"""A line that leaves the group instead of being sent (as ``/leave`` does)."""
 _MODIFIERS = frozenset({"ctrl", "alt", "meta", "super", "hyper"})
 """Key-name prefixes of a shortcut, not typing (shift only changes the character)."""
+TYPING_CHECK = 1.0
+"""Seconds between checks for "is typing" lines that expired (each lasts 5 s after its frame)."""
 COUNT_FROM = limits.MAX_TEXT_LENGTH * 9 // 10
 """The composer shows its length (in code points, as the server counts) from here up."""
 
@@ -44,6 +62,7 @@ class ChatScreen(Screen[None]):
     """
 
     AUTO_FOCUS = "#composer"
+    COMMANDS = {SlashCommands}  # beside the app's: the system commands and the group switcher
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "home", "Groups"),
         # Priority: the composer has focus and TextArea would take Page Up/Down for its cursor.
@@ -51,6 +70,12 @@ class ChatScreen(Screen[None]):
         Binding("pagedown", "page_down", "Newer", show=False, priority=True),
         # End belongs to the composer's line; Ctrl+End jumps the messages to the newest from anywhere.
         Binding("ctrl+end", "newest", "Newest", show=False, priority=True),
+        # Between groups (weechat/irssi keys): Alt+N, the next/previous one, the next with news.
+        *(Binding(f"alt+{n}", f"app.group_number({n})", f"Group {n}", show=False, priority=True) for n in range(1, 10)),
+        Binding("ctrl+n", "app.group_step(1)", "Next group", show=False, priority=True),
+        Binding("ctrl+p", "app.group_step(-1)", "Previous group", show=False, priority=True),
+        Binding("alt+a", "app.next_unread", "Next unread", priority=True),
+        Binding("f2", "toggle_members", "Members", priority=True),
     ]
 
     class Left(Message):
@@ -60,9 +85,10 @@ class ChatScreen(Screen[None]):
             super().__init__()
             self.group_id = group_id
 
-    def __init__(self, session: ChatSession | None, timeline: GroupTimeline) -> None:
+    def __init__(self, session: ChatSession | None, timeline: GroupTimeline, activity: Activity | None = None) -> None:
         super().__init__()
         self.session = session
+        self.activity = activity
         self.timeline = timeline
         self.group_id = timeline.group_id
         self.group_name = timeline.group_name
@@ -76,8 +102,11 @@ class ChatScreen(Screen[None]):
         yield Static(self._title(), id="chat-title")
         yield ConnectionBanner(id="banner")
         with Horizontal(id="chat-body"):
-            yield MessagePane(self.timeline.entries, id="messages")
-            yield MemberList(self.you, id="members")
+            yield GroupList(self.activity, self.group_id, id="group-list")
+            yield MessagePane(self.timeline.entries, id="messages", you=self.you)
+            with Vertical(id="member-panel"):
+                yield Input(placeholder="filter members", id="member-filter")
+                yield MemberList(self.you, id="members")
         with Horizontal(id="composer-status"):
             yield Static("", id="composer-reason", markup=False)
             yield Static("", id="composer-count", markup=False)
@@ -85,6 +114,7 @@ class ChatScreen(Screen[None]):
             id="composer",
             placeholder="Message (Enter sends; qqq or /leave leaves; Esc: groups)",
             check=fields.message_text,
+            names=self._other_members,
         )
         yield Footer()
 
@@ -101,7 +131,27 @@ class ChatScreen(Screen[None]):
         """Follow the timeline: its members now and as they change, its refusals; lend it the viewport."""
         self._show_members()
         self._stop_news = self.timeline.listen(self._news)
+        self.set_interval(TYPING_CHECK, self._expire_typing)
         self.timeline.viewport = self.pane.visible_range  # the timeline trims the end away from it
+
+    def on_screen_resume(self) -> None:
+        """On screen: this group is read as its messages come."""
+        if self.activity is not None:
+            self.activity.show(self.group_id)
+
+    def on_screen_suspend(self) -> None:
+        """Off screen (another group, home, a dialog): its new messages count as unread from now."""
+        if self.activity is None:
+            return
+        if self.activity.current == self.group_id:  # the next chat's resume may have come first
+            self.activity.show(None)
+        self.activity.save()
+
+    @on(GroupList.GroupPicked)
+    def _group_picked(self, message: GroupList.GroupPicked) -> None:
+        show = getattr(self.app, "show_group", None)
+        if callable(show):
+            show(message.group_id)
 
     def on_unmount(self) -> None:
         if self._stop_news is not None:
@@ -129,11 +179,31 @@ class ChatScreen(Screen[None]):
             self._show_members()
         elif isinstance(news, Refused):
             reason = for_people(sanitize_line(news.reason))
-            self._not_sent(news.text, f"the server refused it ({sanitize_line(news.code)}): {reason}")
+            self.not_sent(news.text, f"the server refused it ({sanitize_line(news.code)}): {reason}")
 
     def _show_members(self) -> None:
-        for members in self.query(MemberList):  # none once the screen is being removed
-            members.set_members(self.timeline.members, complete=self.timeline.roster.complete)
+        timeline = self.timeline
+        if timeline.you != self.you:  # our /nick took effect
+            self.you = timeline.you
+            self.pane.you = self.you
+            self.query_one("#chat-title", Static).update(self._title())
+        members = timeline.members
+        presence = {name: timeline.presence(name) for name in members}
+        away = {name: reason for name, (is_away, reason) in presence.items() if is_away}
+        typing = timeline.typing_names(self._now())
+        for member_list in self.query(MemberList):  # none once the screen is being removed
+            member_list.you = self.you
+            member_list.set_members(members, complete=timeline.roster.complete, away=away, typing=typing)
+
+    def _now(self) -> float:
+        clock = getattr(self.app, "clock", None)
+        return float(clock()) if callable(clock) else time.time()
+
+    def _expire_typing(self) -> None:
+        """Once a second while someone is shown typing: drop those whose 5 s have passed."""
+        shown = self.query_one(MemberList).typing if self.query(MemberList) else []
+        if shown and self.timeline.typing_names(self._now()) != shown:
+            self._show_members()
 
     # --- older history and gaps -------------------------------------------------------------------
 
@@ -156,7 +226,9 @@ class ChatScreen(Screen[None]):
         """
         if not event.is_printable or any(mod in event.key.split("+")[:-1] for mod in _MODIFIERS):
             return
-        if not isinstance(self.focused, MessagePane | MemberList) or not self.query(Composer):
+        if event.character == "?":  # the help key, away from the composer
+            return
+        if not isinstance(self.focused, MessagePane | MemberList | GroupList) or not self.query(Composer):
             return
         event.stop()
         event.prevent_default()
@@ -164,6 +236,17 @@ class ChatScreen(Screen[None]):
         composer.move_cursor(composer.document.end)
         composer.insert(event.character or "")
         composer.focus()
+
+    def action_toggle_members(self) -> None:
+        """F2: hide the member list (the messages take its columns) or show it again."""
+        panel = self.query_one("#member-panel")
+        if panel.display and self.focused is not None and panel in self.focused.ancestors:
+            self.composer.focus()  # focus must not stay inside what is hidden
+        panel.display = not panel.display
+
+    @on(Input.Changed, "#member-filter")
+    def _filter_members(self, event: Input.Changed) -> None:
+        self.query_one(MemberList).filter(event.value)
 
     def action_page_up(self) -> None:
         """Scroll the messages a page up (at the top: load older ones)."""
@@ -194,7 +277,7 @@ class ChatScreen(Screen[None]):
         if text:
             self.notice(text, error=True)
 
-    def _not_sent(self, text: str, reason: str) -> None:
+    def not_sent(self, text: str, reason: str) -> None:
         """A message that could not be sent goes back into the composer, with the reason beside it."""
         if self.query(Composer):
             self.composer.restore(text)
@@ -203,15 +286,38 @@ class ChatScreen(Screen[None]):
 
     @on(TextArea.Changed, "#composer")
     def _composer_changed(self) -> None:
-        length = len(self.composer.text.strip("\n"))
+        text = self.composer.text
+        if self.session is not None and text.strip() and not text.startswith("/") and self._typing_on():
+            self.session.typing(self.group_id)  # the session sends at most one per 3 s per group
+        length = len(text.strip("\n"))
         count = self.query_one("#composer-count", Static)
         count.update(f"{length:,} / {limits.MAX_TEXT_LENGTH:,}" if length >= COUNT_FROM else "")
         count.set_class(length > limits.MAX_TEXT_LENGTH, "-over")
         self._update_status()
 
+    def _typing_on(self) -> bool:
+        """Whether to tell the others we are typing (the settings' "typing" switch; on by default)."""
+        return bool(getattr(getattr(self.app, "settings", None), "typing", True))
+
     def _update_status(self) -> None:
         shown = bool(self.composer_reason() or self.composer_count())
         self.query_one("#composer-status").set_class(shown, "-visible")
+
+    def _other_members(self) -> list[str]:
+        """Whom Tab completes: everyone here but us."""
+        you = fields.name_key(self.you)
+        return [name for name in self.timeline.members if fields.name_key(name) != you]
+
+    @on(Composer.PasteAsked)
+    def _paste_asked(self, event: Composer.PasteAsked) -> None:
+        composer, text = event.composer, event.text
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                composer.paste(text)
+
+        question = f"Paste {event.lines} lines into the message? Enter sends them all to the group."
+        self.app.push_screen(ConfirmDialog(question, "Paste"), answered)
 
     @on(Composer.Refused)
     def _refused(self, event: Composer.Refused) -> None:
@@ -220,25 +326,83 @@ class ChatScreen(Screen[None]):
     @on(Composer.Submitted)
     def _submitted(self, event: Composer.Submitted) -> None:
         self._show_reason("")
-        if event.text.strip() in LEAVE_COMMANDS:
+        if event.text.strip() == LEAVE_WORD:
             self.action_leave()
             return
+        line = commands.parse(event.text)
+        if isinstance(line, commands.Refusal):
+            self.composer.restore(event.text)  # never sent: the user fixes it or adds a second slash
+            self.refuse(line.reason)
+        elif isinstance(line, commands.Invocation):
+            chat_commands.run(self, line)
+        else:
+            self.send_text(line.text)
+
+    def send_text(self, text: str) -> None:
+        """Send ``text`` as a message (it is shown pending until the server answers)."""
         if self.session is None:
-            self._not_sent(event.text, "not connected to a server.")
+            self.not_sent(text, "not connected to a server.")
             return
         self.pane.scroll_to_end()
-        self.run_worker(self._send(self.session, event.text), group="send", exit_on_error=False)
+        self.start(self._send(self.session, text))
+
+    def run_command(self, line: str) -> None:
+        """Run a command line (``/who``) as if typed; the palette uses this for commands without arguments."""
+        self._submitted(Composer.Submitted(self.composer, line))
+
+    def start(self, work: Awaitable[None]) -> None:
+        """Run a request of this chat in a worker whose errors stay inside it."""
+        self.run_worker(work, group="send", exit_on_error=False)
+
+    def refuse(self, reason: str) -> None:
+        """Say next to the composer (and in the pane) why a line was not run or sent."""
+        self._show_reason(reason)
+
+    def is_away(self) -> bool:
+        """Whether we marked ourselves away (as the timeline knows it; False before presence exists)."""
+        presence = getattr(self.timeline, "presence", None)
+        return bool(presence(self.you)[0]) if callable(presence) else False
+
+    def open_search(self, text: str) -> None:
+        """Search this group's history for ``text`` (``/search``)."""
+        self.notice(f"Searching for “{text}”…")
+        self.start(self._search(text))
+
+    async def _search(self, text: str) -> None:
+        session: Any = self.session
+        try:
+            results = await session.search(self.group_id, text)
+        except InvalidField as exc:
+            self.refuse(f"/search: {for_people(exc.message)}")
+            return
+        except (RequestRefused, LinkError, KeyError) as exc:
+            self.refuse(f"/search: {exc}")
+            return
+        time_format = clock_time(getattr(self.app, "tz", None))
+        screen = SearchScreen(self.session, self.group_id, text, results, time_format=time_format)
+        self.app.push_screen(screen, self.show_seq)
+
+    def show_seq(self, seq: int | None) -> None:
+        """Scroll the pane to the message ``seq`` (a search hit), if it is in memory; else say how to reach it."""
+        if seq is None:
+            return
+        index = next((i for i, entry in enumerate(self.timeline.entries) if entry.seq == seq), None)
+        if index is None:
+            self.notice(f"Message #{seq} is older than the messages loaded: scroll up (Page Up) to reach it.")
+            return
+        # After the search screen is gone and this one is laid out again (a scroll before would be undone).
+        self.call_after_refresh(self.pane.scroll_to_entry, index)
 
     async def _send(self, session: ChatSession, text: str) -> None:
         """Queue the message; the timeline shows it pending, then settles it by the server's answer."""
         try:
             await session.send(self.group_id, text)
         except InvalidField as exc:
-            self._not_sent(text, for_people(exc.message))
+            self.not_sent(text, for_people(exc.message))
         except KeyError:
-            self._not_sent(text, "you are no longer in this group.")
+            self.not_sent(text, "you are no longer in this group.")
         except LinkError as exc:
-            self._not_sent(text, sanitize_line(str(exc)))
+            self.not_sent(text, sanitize_line(str(exc)))
 
     def action_home(self) -> None:
         """Back to the home screen; the chat stays (and keeps receiving) until we leave it."""

@@ -37,10 +37,21 @@ class RequestDialog(ModalScreen[ReplyT | None], Generic[ReplyT]):
     VERTICAL_BREAKPOINTS = form.HEIGHT_BREAKPOINTS
     HORIZONTAL_BREAKPOINTS = form.WIDTH_BREAKPOINTS
 
-    def __init__(self, session: ChatSession | None, name: str) -> None:
+    def __init__(self, session: ChatSession | None, name: str, *, prefill: str = "") -> None:
         super().__init__()
         self.session = session
         self.you = name
+        self.prefill = prefill
+        """The first field's value on opening (``/join 12`` fills the group ID); focus goes to the next."""
+
+    def on_mount(self) -> None:
+        """With a prefilled first field, start at the second one."""
+        if self.prefill:
+            first, *rest = self.inputs
+            first.value = self.prefill
+            result = first.validate(first.value)
+            if rest and (result is None or result.is_valid):
+                rest[0].focus()
 
     def make_fields(self) -> ComposeResult:
         """Yield the Labels and Inputs of the form, first field first."""

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
+from chat_tui import messages
 from chat_tui.sanitize import sanitize_line
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.confirm import ConfirmDialog
@@ -42,12 +43,8 @@ class HomeScreen(Screen[None]):
         Binding("q", "quit", "Quit", priority=True),
     ]
 
-    class GroupEntered(Message):
-        """A dialog succeeded: we are now a member of the group in ``reply``."""
-
-        def __init__(self, reply: GroupJoined | GroupCreated) -> None:
-            super().__init__()
-            self.reply = reply
+    GroupEntered = messages.GroupEntered
+    """A dialog succeeded: we are now a member of the group in ``reply``."""
 
     class DisconnectRequested(Message):
         """The user chose to disconnect: close the session, back to the connect screen."""

@@ -6,7 +6,7 @@ below: screens never import :mod:`chat_tui.session.link` (a test proves that too
 """
 
 from chat_tui.session.entries import Entry, EntryKind, EntryList, EntryState, Splice, TimelineChange
-from chat_tui.session.events import NotConnected, SessionClosed
+from chat_tui.session.events import NotConnected, SearchResults, SessionClosed
 from chat_tui.session.link import LinkError, RequestRefused, describe_refusal, retry_after
 from chat_tui.session.session import Backoff, ChatSession, SessionState
 from chat_tui.session.timeline import (
@@ -37,6 +37,7 @@ __all__ = [
     "NotConnected",
     "Refused",
     "RequestRefused",
+    "SearchResults",
     "SessionClosed",
     "SessionState",
     "Splice",

@@ -23,7 +23,19 @@ from functools import partial
 from chat_tui.session.events import OutgoingMessage
 from chat_tui.session.ledger import Changes, Ledger
 from chat_tui.session.link import ConnectionLost, LinkError, Notification, RequestRefused, ServerLink
-from shared import Event, MemberJoined, MemberLeft, MessageAccepted, MessagePosted, SendMessage, ServerClosing
+from shared import (
+    Event,
+    MemberJoined,
+    MemberLeft,
+    MemberPresence,
+    MemberRenamed,
+    MemberTyping,
+    MessageAccepted,
+    MessagePosted,
+    SendMessage,
+    ServerClosing,
+    limits,
+)
 from shared.events import MemberList
 
 ABSORB_BATCH = 256
@@ -96,6 +108,8 @@ class Courier:
             message = self._ledger.outbox[0]
             self._ledger.sending(message)
             send = partial(SendMessage, group_id=message.group_id, text=message.text)
+            if message.action:
+                send = partial(send, **_action_fields(message, link))
             record = partial(self._record_ack, message)
             try:
                 await link.request(partial(send, client_msg_id=message.client_msg_id), on_reply=record)
@@ -161,6 +175,8 @@ class Courier:
             self._ledger.member_changed(item)
         elif isinstance(item, MemberList):
             self._ledger.member_page(item)
+        elif isinstance(item, MemberTyping | MemberPresence | MemberRenamed):
+            self._ledger.member_news(item)
         elif isinstance(item, ServerClosing):
             self._closing_reason = item.reason
         elif isinstance(item, ConnectionLost) and self._dropped is not None and not self._dropped.done():
@@ -168,6 +184,13 @@ class Courier:
             self._changes.notify()  # e.g. a join waiting for its member list
         # Anything else (a pong, a reply that came after its timeout) changes nothing.
         return isinstance(item, ConnectionLost)
+
+
+def _action_fields(message: OutgoingMessage, link: ServerLink) -> dict[str, object]:
+    """How a /me line is sent: as one where the server speaks "action", else as its text ("* Alice waves")."""
+    if "action" in link.features:
+        return {"action": True}
+    return {"text": f"* {message.sender} {message.text}"[: limits.MAX_TEXT_LENGTH]}
 
 
 async def close_link(link: ServerLink) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chat_tui.session.link import LinkError
-from shared import GroupJoined
+from shared import GroupJoined, HistoryEntry
 
 
 class NotConnected(LinkError):
@@ -33,6 +33,20 @@ class OutgoingMessage:
     client_msg_id: str
     sender: str
     text: str
+    action: bool = False  # a /me line
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """One page of a history search, newest first; ``next_before_seq`` goes on below it (0: nothing older).
+
+    ``actions``: the seqs of the hits that are /me lines. A page may be short, even empty, and still go on:
+    the server scans a bounded number of messages per page.
+    """
+
+    hits: list[HistoryEntry]
+    next_before_seq: int
+    actions: frozenset[int] = frozenset()
 
 
 # --- the link -----------------------------------------------------------------------------------

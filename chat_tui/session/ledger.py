@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 
 from chat_tui.session.events import OutgoingMessage
 from chat_tui.session.timeline import GroupTimeline
-from shared import MemberJoined, MemberLeft, MessageAccepted, MessagePosted
+from shared import (
+    MemberJoined,
+    MemberLeft,
+    MemberPresence,
+    MemberRenamed,
+    MemberTyping,
+    MessageAccepted,
+    MessagePosted,
+)
 from shared.events import MemberList
 
 _Ack = tuple[OutgoingMessage, MessageAccepted]
@@ -70,13 +78,14 @@ class Ledger:
 
     # --- the outbox -------------------------------------------------------------------------------
 
-    def queue(self, group_id: int, text: str) -> OutgoingMessage:
-        """Add a message for ``group_id`` (KeyError if we are not in it) and report it pending."""
+    def queue(self, group_id: int, text: str, *, action: bool = False) -> OutgoingMessage:
+        """Add a message (a /me line if ``action``) for ``group_id`` (KeyError if we are not in it) and
+        report it pending."""
         client_msg_id = f"{self._id_prefix}-{next(self._id_counter):010d}"
-        message = OutgoingMessage(group_id, client_msg_id, self.groups[group_id].name, text)
+        message = OutgoingMessage(group_id, client_msg_id, self.groups[group_id].name, text, action)
         self.outbox.append(message)
         if timeline := self.timeline(group_id):
-            timeline.pending(client_msg_id, message.sender, text)
+            timeline.pending(client_msg_id, message.sender, text, action=action)
         self._changed()
         return message
 
@@ -170,7 +179,7 @@ class Ledger:
         if own is not None:  # a replayed message of ours whose first acknowledgement was lost
             self._deliver_ack(*own)
         else:
-            timeline.posted(posted.seq, posted.ts, posted.sender, posted.text)
+            timeline.posted(posted.seq, posted.ts, posted.sender, posted.text, action=posted.action)
 
     def expect_replay(self, group_id: int, since_seq: int, last_seq: int) -> None:
         """A rejoin with ``since_seq`` was answered with ``last_seq``: a replay follows if anything is newer."""
@@ -183,6 +192,18 @@ class Ledger:
                 timeline.member_joined(event.name)
             else:
                 timeline.member_left(event.name)
+
+    def member_news(self, event: MemberTyping | MemberPresence | MemberRenamed) -> None:
+        """Typing, presence or a rename (PROTOCOL.md §9), for that group's timeline."""
+        timeline = self.timeline(event.group_id)
+        if timeline is None:
+            return
+        if isinstance(event, MemberTyping):
+            timeline.member_typing(event.name)
+        elif isinstance(event, MemberPresence):
+            timeline.member_presence(event.name, event.away, event.reason)
+        else:
+            timeline.member_renamed(event.old, event.new)
 
     def expect_members(self, group_id: int, first_page: tuple[str, ...], more: bool) -> None:
         """A ``group_joined`` with ``first_page``; if ``more``, ``member_list`` pages follow."""
@@ -221,7 +242,9 @@ class Ledger:
 
     def _deliver_ack(self, message: OutgoingMessage, reply: MessageAccepted) -> None:
         if timeline := self.timeline(message.group_id):
-            timeline.acknowledged(message.client_msg_id, message.sender, message.text, reply.seq, reply.ts)
+            timeline.acknowledged(
+                message.client_msg_id, message.sender, message.text, reply.seq, reply.ts, action=message.action
+            )
 
 
 class Changes:

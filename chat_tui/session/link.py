@@ -16,6 +16,7 @@ from ssl import SSLCertVerificationError, SSLContext, SSLError
 
 from chat_tui import __version__
 from shared import (
+    FEATURES,
     PROTOCOL_VERSION,
     Connection,
     Error,
@@ -140,7 +141,8 @@ class ServerLink:
         link = cls(reader, writer)
         link._read_task = asyncio.create_task(link._read_loop(), name="groupchat-read")
         try:
-            welcome = await asyncio.wait_for(link.request(lambda rid: Hello(rid, PROTOCOL_VERSION, client)), timeout)
+            hello = link.request(lambda rid: Hello(rid, PROTOCOL_VERSION, client, FEATURES))
+            welcome = await asyncio.wait_for(hello, timeout)
         except RequestRefused as exc:
             await link.close()
             raise LinkError(f"the server refused the connection: {describe_refusal(exc.error)}") from None
@@ -193,6 +195,17 @@ class ServerLink:
         if isinstance(reply, Error):
             raise RequestRefused(reply)
         return reply
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The optional features (PROTOCOL.md §9) both we and the server speak on this link."""
+        offered = self.welcome.features if self.welcome is not None else ()
+        return frozenset(offered) & frozenset(FEATURES)
+
+    def tell(self, event: Event) -> None:
+        """Send a frame that has no reply (``typing``); nothing happens if the link is down."""
+        if self._closed_reason is None and not self._writer.is_closing():
+            self._writer.write(self._conn.send(event))
 
     async def close(self) -> None:
         """Close the link; idempotent. Pending requests fail with LinkError."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from chat_tui.session.entries import Entry, EntryList
+from chat_tui.session.entries import Entry, EntryKind, EntryList
 from chat_tui.session.window import HEADER_MORE, Window
 from shared import HistoryEntry, HistoryPage, limits
 
@@ -92,7 +92,7 @@ class Pager(Window):
         oldest = self.oldest_seq
         fresh = [m for m in page.messages if m.seq not in self.seqs and (oldest is None or m.seq < oldest)]
         with self.entries.batch():
-            self.insert(0, [self._history_entry(m) for m in fresh])
+            self.insert(0, [self._history_entry(m, page.actions) for m in fresh])
             self.older = page.has_more and bool(page.messages) and page.messages[0].seq > 1
             self.entries.set_header(HEADER_MORE if self.older else HEADER_START)
             # The reader is at the top: the page is kept whole beside what is on screen.
@@ -130,16 +130,17 @@ class Pager(Window):
         # ends at the page's lowest seq; an empty or short page means nothing older is missing.
         top = page.messages[0].seq if page.messages and page.has_more else after + 1
         rest = [self.gap_entry(after, top)] if top > after + 1 else []
-        added = rest + [self._history_entry(m) for m in inside]
+        added = rest + [self._history_entry(m, page.actions) for m in inside]
         with self.entries.batch():
             self.entries.splice(index, 1, ())
             self.insert(index, added)
             self.trim(prefer_top=True, around=index + len(added) // 2, extra=len(inside))  # keep what was asked
 
-    def _history_entry(self, message: HistoryEntry) -> Entry:
+    def _history_entry(self, message: HistoryEntry, actions: tuple[int, ...] = ()) -> Entry:
         time_shown = self._format(message.ts / 1000)
         own = message.sender == self.you
-        return Entry("message", message.text, message.sender, time_shown, own, seq=message.seq, ts_ms=message.ts)
+        kind: EntryKind = "action" if actions and message.seq in actions else "message"
+        return Entry(kind, message.text, message.sender, time_shown, own, seq=message.seq, ts_ms=message.ts)
 
     def renew_gaps(self) -> None:
         """Give every gap entry a new key, so a view that asked for one in vain asks again."""

@@ -29,6 +29,49 @@ class Roster:
         self.complete = complete
         self._expected: set[str] = set()  # known before a reconnect, not back yet
         self._deadline: float | None = None
+        self._typing: dict[str, float] = {}  # name -> when its "is typing" expires
+        self._away: dict[str, str] = {}  # name -> reason, for members marked away
+
+    # --- typing and presence (PROTOCOL.md §9) ---------------------------------------------------------
+
+    def typing(self, name: str, until: float) -> None:
+        """``name`` is typing until ``until`` (unless a message of theirs comes first)."""
+        self._typing.pop(name, None)  # re-inserted last: the list is in order of the latest frame
+        self._typing[name] = until
+
+    def stopped_typing(self, name: str) -> bool:
+        """``name`` posted (or left): no longer typing. True if it was shown as typing."""
+        return self._typing.pop(name, None) is not None
+
+    def typing_names(self, now: float) -> list[str]:
+        """Who is typing at ``now``; expired entries are dropped."""
+        for name in [name for name, until in self._typing.items() if until <= now]:
+            del self._typing[name]
+        return list(self._typing)
+
+    def set_presence(self, name: str, away: bool, reason: str) -> None:
+        if away:
+            self._away[name] = reason
+        else:
+            self._away.pop(name, None)
+
+    def presence(self, name: str) -> tuple[bool, str]:
+        """(away, reason) of ``name``; a member never marked away is present."""
+        reason = self._away.get(name)
+        return (reason is not None, reason or "")
+
+    def renamed(self, old: str, new: str) -> None:
+        """``old`` is called ``new`` now: same place in the list, same presence; typing ends."""
+        self.members = [new if name == old else name for name in self.members]
+        if new not in self.members:
+            self.members.append(new)
+        self.members = list(dict.fromkeys(self.members))
+        if old in self._expected:
+            self._expected.discard(old)
+            self._expected.add(new)
+        self._typing.pop(old, None)
+        if (reason := self._away.pop(old, None)) is not None:
+            self._away[new] = reason
 
     def joined(self, name: str) -> bool:
         """``name`` joined; True if that is news (not a member we expected back after a reconnect)."""
@@ -41,6 +84,8 @@ class Roster:
     def left(self, name: str) -> bool:
         """``name`` left; True if it was a member."""
         self._expected.discard(name)
+        self._typing.pop(name, None)
+        self._away.pop(name, None)
         if name in self.members:
             self.members.remove(name)
             return True

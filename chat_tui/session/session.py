@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from enum import Enum
@@ -35,6 +36,7 @@ from chat_tui.session.events import (
     GaveUp,
     NotConnected,
     OutgoingMessage,
+    SearchResults,
     SessionClosed,
     SessionEvent,
 )
@@ -52,9 +54,15 @@ from shared import (
     HistoryPage,
     JoinGroup,
     LeaveGroup,
+    Rename,
+    Renamed,
+    SearchHistory,
+    SetPresence,
+    Typing,
     fields,
     limits,
 )
+from shared import SearchResults as SearchReply
 
 __all__ = ["Backoff", "ChatSession", "SessionState"]
 
@@ -116,6 +124,7 @@ class ChatSession:
         self._ledger = Ledger(self._changes.notify)
         self._courier = Courier(self._ledger, self._changes, pause)
         self._timers: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # held so they are not collected mid-flight
         self._reconnector = Reconnector(
             self._open_link,
             self._ledger,
@@ -129,6 +138,8 @@ class ChatSession:
         self._link: ServerLink | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._fetching = asyncio.Lock()
+        self._typed_at: dict[int, float] = {}  # group -> when we last sent it a typing frame (monotonic)
+        self._away: str | None = None  # our away reason while away: set again after a reconnect
         self.state = SessionState.IDLE
 
     # --- the consumer's side --------------------------------------------------------------------
@@ -267,8 +278,9 @@ class ChatSession:
             with contextlib.suppress(RequestRefused, LinkError):  # gone either way
                 await self._link.request(partial(LeaveGroup, group_id=group_id))
 
-    async def send(self, group_id: int, text: str) -> OutgoingMessage:
-        """Queue ``text`` for ``group_id``; it is sent (or resent after a reconnect) until acknowledged.
+    async def send(self, group_id: int, text: str, action: bool = False) -> OutgoingMessage:
+        """Queue ``text`` (a /me line if ``action``: "waves") for ``group_id``; it is sent (or resent after
+        a reconnect) until acknowledged. A server without the "action" feature gets it as "* Name waves".
 
         Waits while :data:`MAX_UNACKNOWLEDGED` messages are unacknowledged.
 
@@ -281,7 +293,7 @@ class ChatSession:
         await self._changes.until(lambda: self._ledger.unacknowledged() < MAX_UNACKNOWLEDGED or self._closed)
         if self._closed:
             raise SessionClosed("the session is closed")
-        return self._ledger.queue(group_id, text)
+        return self._ledger.queue(group_id, text, action=action)
 
     async def fetch_history(self, group_id: int, before_seq: int, limit: int = limits.MAX_HISTORY_PAGE) -> HistoryPage:
         """The server's newest ``limit`` messages of a group with ``seq < before_seq``, as stored.
@@ -314,6 +326,91 @@ class ChatSession:
 
         return fetch
 
+    # --- typing, presence and renames (PROTOCOL.md §9) -------------------------------------------------
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The optional features this client and the server both speak (from ``welcome``; empty offline)."""
+        return self._link.features if self._link is not None else frozenset()
+
+    def typing(self, group_id: int) -> None:
+        """Tell the group we are typing: at most once per ``limits.TYPING_INTERVAL`` s per group; a no-op
+        without the feature, offline, or for a group we are not in. Fire and forget."""
+        now = time.monotonic()
+        link = self._link
+        if link is None or self.state is not SessionState.CONNECTED or "typing" not in link.features:
+            return
+        last = self._typed_at.get(group_id, -math.inf)
+        if group_id not in self._ledger.groups or now - last < limits.TYPING_INTERVAL:
+            return
+        self._typed_at[group_id] = now
+        link.tell(Typing(group_id))
+
+    async def set_away(self, reason: str | None) -> None:
+        """Mark us away with ``reason`` in every group (None: back); kept and set again after a reconnect.
+
+        Raises:
+            InvalidField: ``reason`` is too long or holds control characters.
+            RequestRefused: e.g. ``rate_limited``; LinkError: not connected, or no ``presence`` feature.
+        """
+        if reason is not None:
+            reason = fields.away_reason(reason)
+        link = self._connected_link()
+        if "presence" not in link.features:
+            raise LinkError("this server does not support away")
+        await link.request(partial(SetPresence, away=reason is not None, reason=reason or ""))
+        self._away = reason
+
+    async def rename(self, group_id: int, name: str) -> None:
+        """Take the name ``name`` in one group; the timeline announces it and later rejoins use it.
+
+        Raises:
+            InvalidField: not a valid name. RequestRefused: e.g. ``name_taken``, ``rate_limited``.
+            LinkError: not connected, or no ``rename`` feature. KeyError: not in that group.
+        """
+        name = fields.display_name(name)
+        self._ledger.groups[group_id]  # KeyError if we are not in it
+        link = self._connected_link()
+        if "rename" not in link.features:
+            raise LinkError("this server does not support changing your name")
+        reply = await link.request(partial(Rename, group_id=group_id, name=name), on_reply=self._renamed)
+        assert isinstance(reply, Renamed)
+
+    def _renamed(self, reply: Event) -> None:
+        # In wire order, like _joined: messages read after the reply are already ours under the new name.
+        if isinstance(reply, Renamed) and (group := self._ledger.groups.get(reply.group_id)):
+            old, group.name = group.name, reply.name
+            group.resume_token = reply.resume_token or group.resume_token
+            if group.timeline is not None:
+                group.timeline.member_renamed(old, reply.name)
+
+    async def search(
+        self, group_id: int, text: str, before_seq: int | None = None, limit: int = limits.SEARCH_PAGE
+    ) -> SearchResults:
+        """One page of the server's search of a group's history for ``text`` (case-insensitive), newest
+        first, below ``before_seq`` (None: from the newest). Go on with ``next_before_seq`` while it is not 0.
+
+        Raises:
+            InvalidField: ``text`` is blank or too long. RequestRefused: e.g. ``rate_limited``.
+            LinkError: not connected, or no ``search`` feature. KeyError: not in that group.
+        """
+        text = fields.search_text(text)
+        self._ledger.groups[group_id]  # KeyError if we are not in it
+        link = self._connected_link()
+        if "search" not in link.features:
+            raise LinkError("this server does not support search")
+        search = partial(SearchHistory, group_id=group_id, text=text, before_seq=before_seq, limit=limit)
+        reply = await link.request(search)
+        assert isinstance(reply, SearchReply)
+        return SearchResults(list(reply.hits), reply.next_before_seq, frozenset(reply.actions))
+
+    async def _restore_presence(self) -> None:
+        """After a reconnect: the server forgot our away state with the old connection."""
+        if self._away is None or self._link is None or "presence" not in self._link.features:
+            return
+        with contextlib.suppress(RequestRefused, LinkError):
+            await self._link.request(partial(SetPresence, away=True, reason=self._away))
+
     def unacknowledged(self, group_id: int | None = None) -> int:
         """How many messages (of one group, or all) still wait for their acknowledgement."""
         return self._ledger.unacknowledged(group_id)
@@ -338,6 +435,11 @@ class ChatSession:
                     return
                 link = outcome
                 self._set_state(SessionState.CONNECTED)
+                self._typed_at.clear()
+                if self._away is not None:
+                    restoring = asyncio.create_task(self._restore_presence())
+                    self._tasks.add(restoring)
+                    restoring.add_done_callback(self._tasks.discard)
         except Exception as exc:  # a bug must not leave the UI waiting on a dead session forever
             log.exception("session failed")
             self._give_up(f"internal error: {exc}")

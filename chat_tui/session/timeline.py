@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from chat_tui.sanitize import sanitize_line, sanitize_name
-from chat_tui.session.entries import Entry, EntryList
+from chat_tui.session.entries import Entry, EntryKind, EntryList
 from chat_tui.session.paging import HEADER_LOADING, HEADER_START, Fetch, HistoryUnavailable, Pager
 from chat_tui.session.roster import REJOIN_GRACE, Roster
 from chat_tui.session.window import HEADER_MORE
+from shared import limits
 
 __all__ = [
     "HEADER_LOADING",
@@ -159,14 +160,17 @@ class GroupTimeline(Pager):
 
     # --- messages -----------------------------------------------------------------------------------
 
-    def posted(self, seq: int, ts_ms: int, sender: str, text: str) -> None:
-        """A stored message from the server (replayed or live); dropped if already known."""
-        entry = Entry("message", text, sender, self._format(ts_ms / 1000), sender == self.you, seq=seq, ts_ms=ts_ms)
+    def posted(self, seq: int, ts_ms: int, sender: str, text: str, *, action: bool = False) -> None:
+        """A stored message (a /me line if ``action``) from the server, replayed or live; dropped if known."""
+        kind: EntryKind = "action" if action else "message"
+        entry = Entry(kind, text, sender, self._format(ts_ms / 1000), sender == self.you, seq=seq, ts_ms=ts_ms)
         self._settle(entry, live=True)
+        if self.roster.stopped_typing(sender):
+            self._tell(MembersChanged())
 
-    def pending(self, client_msg_id: str, sender: str, text: str) -> None:
+    def pending(self, client_msg_id: str, sender: str, text: str, *, action: bool = False) -> None:
         """Our message waits for the server: shown below everything settled."""
-        entry = Entry("message", text, sender, own=True, state="pending")
+        entry = Entry("action" if action else "message", text, sender, own=True, state="pending")
         self._pending[client_msg_id] = entry
         self.entries.append((entry,))
         self._tail += 1
@@ -185,11 +189,14 @@ class GroupTimeline(Pager):
             else:
                 self.notice(f"Sending too fast: the server holds your messages back; {wait}.")
 
-    def acknowledged(self, client_msg_id: str, sender: str, text: str, seq: int, ts_ms: int) -> None:
+    def acknowledged(
+        self, client_msg_id: str, sender: str, text: str, seq: int, ts_ms: int, *, action: bool = False
+    ) -> None:
         """The server stored our message as ``seq``: it leaves the pending tail for its place in order."""
         with self.entries.batch():
             self._drop_pending(client_msg_id)
-            entry = Entry("message", text, sender, self._format(ts_ms / 1000), True, seq=seq, ts_ms=ts_ms)
+            kind: EntryKind = "action" if action else "message"
+            entry = Entry(kind, text, sender, self._format(ts_ms / 1000), True, seq=seq, ts_ms=ts_ms)
             self._settle(entry, live=False)
 
     def refused(self, client_msg_id: str, text: str, code: str, reason: str) -> None:
@@ -272,6 +279,36 @@ class GroupTimeline(Pager):
         with self.entries.batch():
             self.notice("Reconnected.")
             self.renew_gaps()  # fills that failed while we were away are asked for again
+        self._tell(MembersChanged())
+
+    # --- typing, presence and renames (PROTOCOL.md §9) -------------------------------------------------
+
+    def member_typing(self, name: str) -> None:
+        """``name`` is typing: shown for :data:`shared.limits.TYPING_SHOWN_FOR` seconds from now."""
+        if name == self.you:
+            return
+        self.roster.typing(name, self._clock() + limits.TYPING_SHOWN_FOR)
+        self._tell(MembersChanged())
+
+    def typing_names(self, now: float) -> list[str]:
+        """Who is typing at ``now`` (in the order of their latest typing frame); each expires 5 s after it."""
+        return self.roster.typing_names(now)
+
+    def member_presence(self, name: str, away: bool, reason: str) -> None:
+        """``name`` is away (with ``reason``) or back."""
+        self.roster.set_presence(name, away, reason)
+        self._tell(MembersChanged())
+
+    def presence(self, name: str) -> tuple[bool, str]:
+        """(away, reason) of a member; anyone never marked away is present."""
+        return self.roster.presence(name)
+
+    def member_renamed(self, old: str, new: str) -> None:
+        """A member (or we, on our rename's reply) took a new name: the roster keeps its place, a notice says so."""
+        if old == self.you:
+            self.you = new
+        self.roster.renamed(old, new)
+        self.notice(f"{sanitize_name(old)} is now known as {sanitize_name(new)}", about=new)
         self._tell(MembersChanged())
 
     def tick(self) -> None:

@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.strip import Strip
 from textual.style import Style
 
+from chat_tui.mentions import mention_spans
 from chat_tui.name_colours import name_colour
 from chat_tui.sanitize import sanitize, sanitize_line, sanitize_name
 
@@ -74,13 +75,24 @@ def entry_size(entry: Shown) -> tuple[int, int]:
     return 2 * len(body), lines  # every character as wide as it can be: never wrongly "fits"
 
 
-def entry_body(entry: Shown, style: StyleOf) -> Content:
-    """The wrappable part of an entry, built from parts: peer text never becomes markup."""
+def entry_body(entry: Shown, style: StyleOf, you: str = "", *, name_colours: bool = True) -> Content:
+    """The wrappable part of an entry, built from parts: peer text never becomes markup.
+
+    ``you``: our name; where someone else's message names it, the name is highlighted (``mention``).
+    ``name_colours``: each sender in its own colour (the setting of that name), else all in one.
+    """
     text = sanitize(entry.text)
     if entry.kind in ("notice", "error"):
         return Content.styled(text, style(entry.kind))
-    sender_style = style("own") if entry.own else style("sender") + name_style(entry.sender)
+    sender_style = style("own") if entry.own else style("sender")
+    if name_colours and not entry.own:
+        sender_style += name_style(entry.sender)
     body: Content | str = Content.styled(text, style("pending")) if entry.state != "sent" else text
+    spans = mention_spans(text, you) if you and not entry.own else []
+    if spans:
+        body = Content(body) if isinstance(body, str) else body
+        for start, end in spans:
+            body = body.stylize(style("mention"), start, end)
     sender = sanitize_name(entry.sender)
     if entry.kind == "action":
         return Content.assemble("* ", (sender, sender_style), " ", body).expand_tabs(4)
@@ -93,28 +105,42 @@ def name_style(name: str) -> Style:
     return Style(foreground=Color.parse(name_colour(name)))
 
 
-def wrap_entry(entry: Shown, width: int, style: StyleOf) -> list[Content]:
+def wrap_entry(entry: Shown, width: int, style: StyleOf, you: str = "", *, name_colours: bool = True) -> list[Content]:
     """The body of ``entry`` wrapped for a pane ``width`` cells wide (less the time column).
 
     One line that fits is returned as it is: wrapping it would give the same line at several times
     the cost, and most chat lines fit.
     """
-    body, avail = entry_body(entry, style), wrap_width(width)
+    body, avail = entry_body(entry, style, you, name_colours=name_colours), wrap_width(width)
     if body.cell_length <= avail and "\n" not in body.plain:
         return [body]
     return body.wrap(avail)
 
 
-def render_entry(entry: Shown, width: int, style: StyleOf, base: Style) -> list[Strip]:
-    """The rows of ``entry`` at ``width``: a rule for a marker or gap, else the time column and the body."""
+def render_entry(
+    entry: Shown,
+    width: int,
+    style: StyleOf,
+    base: Style,
+    you: str = "",
+    *,
+    times: bool = True,
+    name_colours: bool = True,
+) -> list[Strip]:
+    """The rows of ``entry`` at ``width``: a rule for a marker or gap, else the time column and the body.
+
+    ``times`` off leaves the time column blank (a pending or failed mark still shows there), so turning
+    timestamps off or on changes no entry's height.
+    """
     if entry.kind in _RULES:
         return [render_rule(entry.text, width, style("marker"), base)]
-    time = _MARKS.get(entry.state, sanitize_line(entry.time)[: TIME_WIDTH - 1].ljust(TIME_WIDTH - 1))
+    shown_time = sanitize_line(entry.time) if times else ""
+    time = _MARKS.get(entry.state, shown_time[: TIME_WIDTH - 1].ljust(TIME_WIDTH - 1))
     time_style = style("error" if entry.state == "failed" else "time")
     first = Content.styled(time, time_style).pad_right(1)
     indent = Content(" " * TIME_WIDTH)
     strips = []
-    for number, line in enumerate(wrap_entry(entry, width, style)):
+    for number, line in enumerate(wrap_entry(entry, width, style, you, name_colours=name_colours)):
         row = (first if number == 0 else indent) + line
         strips.append(Strip(row.render_segments(base), row.cell_length))
     return strips

@@ -64,6 +64,7 @@ class MessagePane(ScrollView, can_focus=True):
         "message-pane--marker",
         "message-pane--header",
         "message-pane--new",
+        "message-pane--mention",
     }
 
     DEFAULT_CSS = """
@@ -79,6 +80,7 @@ class MessagePane(ScrollView, can_focus=True):
     MessagePane > .message-pane--error { color: $error; text-style: bold; }
     MessagePane > .message-pane--marker { color: $warning; }
     MessagePane > .message-pane--header { color: $text-muted; }
+    MessagePane > .message-pane--mention { color: $text-warning; background: $warning-muted; text-style: bold; }
     MessagePane > .message-pane--new { color: $text; background: $accent; text-style: bold; }
     """
 
@@ -99,8 +101,11 @@ class MessagePane(ScrollView, can_focus=True):
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
+        you: str = "",
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.you = you
+        """Our name: where another's message names it, it is highlighted."""
         self._list: EntryList | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._layout = RowLayout()
@@ -164,6 +169,13 @@ class MessagePane(ScrollView, can_focus=True):
         """Pin the view to the bottom (sending calls this; so do End and a click on "N new ↓")."""
         self._following, self._unseen = True, 0
         self._update(anchor=None)
+
+    def scroll_to_entry(self, index: int) -> None:
+        """Show the entry at ``index`` at the top of the view, no longer following the end."""
+        if self._list is None or not 0 <= index < len(self._list) or index >= len(self._layout):
+            return
+        self._following = False
+        self._update(anchor=(index, 0))
 
     def action_scroll_end(self) -> None:
         """End: back to the newest messages, pinned."""
@@ -286,6 +298,11 @@ class MessagePane(ScrollView, can_focus=True):
             rows += layout.heights[index] if layout.exact[index] else len(self._rows_of(index))
             index += 1
 
+    def display_changed(self) -> None:
+        """The display settings changed (timestamps, name colours): render every entry again."""
+        self._strips.clear()
+        self.refresh()
+
     def _rows_of(self, index: int) -> list[Strip]:
         """The rendered rows of entry ``index`` at the current width (cached), its height now exact."""
         assert self._list is not None
@@ -296,7 +313,16 @@ class MessagePane(ScrollView, can_focus=True):
             base = self._rich_base()
             # Full width once, here: a row then goes to the screen as is, not through a crop_extend
             # that would make (and cache) a second Strip per row.
-            rows = render_entry(entry, width, self._style, self._base_style())
+            settings = getattr(self.app, "settings", None)  # the user's display settings, when the app has them
+            rows = render_entry(
+                entry,
+                width,
+                self._style,
+                self._base_style(),
+                self.you,
+                times=getattr(settings, "timestamps", True),
+                name_colours=getattr(settings, "name_colours", True),
+            )
             strips = [row.extend_cell_length(width, base) for row in rows]
             self._strips[(entry.key, width)] = strips
         if not self._layout.exact[index]:

@@ -38,4 +38,4 @@ def test_a_newline_in_a_fast_paste_stays_where_it_was_typed(server_address: tupl
     tmux.paste("alice", "first line\nsecond line")
     tmux.wait_for("alice", r"│ first line +│\n│ second line +│")  # the composer, before sending
     tmux.keys("alice", "Enter")
-    tmux.wait_for("alice", r"first line[^\n]*\n +second line")
+    tmux.wait_for("alice", r"first line[^\n]*\n[ │]+second line")

@@ -170,9 +170,15 @@ def test_map_shape_beats_state() -> None:
     assert refusal(frame(body), Connection(Role.SERVER)).code == "bad_frame"
 
 
-def test_array_in_a_client_frame_is_bad_frame_at_the_server() -> None:
-    body = pack({"type": "send_message", "id": 1, "group_id": [1], "text": "x"})
+def test_array_over_16_in_a_client_frame_is_bad_frame_at_the_server() -> None:
+    """The only client array is hello's features (at most 16): a longer one is refused before building."""
+    body = pack({"type": "send_message", "id": 1, "group_id": [1] * 17, "text": "x"})
     assert refusal(frame(body)).code == "bad_frame"
+
+
+def test_short_array_in_the_wrong_client_field_is_bad_request() -> None:
+    body = pack({"type": "send_message", "id": 1, "group_id": [1], "text": "x"})
+    assert refusal(frame(body)).code == "bad_request"
 
 
 def test_unknown_type_beats_state() -> None:

@@ -136,3 +136,14 @@ def test_a_damaged_entry_fails_only_the_reads_that_meet_it(store: RedisStore) ->
         store.messages_after(group, 0, 10)
     assert "\xff" not in str(refused.value)
     assert [m.seq for m in store.messages_before(group, 4, 10)] == [1, 2, 3]
+
+
+def test_an_action_keeps_its_flag_and_search_pages(store: RedisStore) -> None:
+    group = store.create_group("team", "team", "h", 0)
+    texts = ["Deploy one", "x", "y", "z", "w", "deploy TWO", "v", "waves DEPLOY"]
+    store.append([StoredMessage(group, seq, seq, "Bob", text, None, seq == 8) for seq, text in enumerate(texts, 1)])
+    assert [m.action for m in store.messages_after(group, 0, 10)] == [False] * 7 + [True]
+    first = store.search(group, "deploy", 2**53, 10, 4)
+    assert ([m.seq for m in first.hits], first.next_before_seq) == ([8, 6], 5)
+    second = store.search(group, "DEPLOY", first.next_before_seq, 10, 4)
+    assert ([m.seq for m in second.hits], second.next_before_seq) == ([1], 0)

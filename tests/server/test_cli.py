@@ -200,7 +200,12 @@ def _key_label(key: str) -> str:
         "tab": "Tab",
         "end": "End",
     }
-    label = names.get(last, last.upper() if modifiers else f"`{last}`")
+    if last == "question_mark":
+        return "`?`"
+    if last[:1] == "f" and last[1:].isdigit():  # function keys: f1 -> F1
+        label = last.upper()
+    else:
+        label = names.get(last, last.upper() if modifiers else f"`{last}`")
     return "+".join([*(m.capitalize() for m in modifiers), label])
 
 

@@ -210,6 +210,7 @@ def _insert_undecodable_message(path: Path, group_id: int, seq: int) -> None:
         "sender": "Alice",
         "sender_key": "alice",
         "client_msg_id": "bad",
+        "action": 0,
     }
     placeholders = ", ".join("CAST(x'ff' AS TEXT)" if c == "text" else "?" for c in columns)
     params = [values.get(c) for c in columns if c != "text"]

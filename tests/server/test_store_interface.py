@@ -127,3 +127,15 @@ def test_migration_from_version_2_keys_client_ids_on_the_name_key(tmp_path: Path
         assert store.find_by_client_id(1, "bob", "m-2") is not None
     finally:
         store.close()
+
+
+def test_an_action_keeps_its_flag_and_search_pages_alike(store: Store) -> None:
+    """/me lines and history search (issue 10) behave the same in every back end."""
+    texts = ["Deploy one", "x", "y", "z", "w", "deploy TWO", "v", "waves DEPLOY"]
+    store.append([StoredMessage(1, seq, seq, "Bob", text, None, seq == 8) for seq, text in enumerate(texts, 1)])
+    assert [bool(m.action) for m in store.messages_after(1, 0, 10)] == [False] * 7 + [True]
+    first = store.search(1, "deploy", 2**53, 10, 4)
+    assert ([m.seq for m in first.hits], first.next_before_seq, bool(first.hits[0].action)) == ([8, 6], 5, True)
+    second = store.search(1, "DEPLOY", first.next_before_seq, 10, 4)
+    assert ([m.seq for m in second.hits], second.next_before_seq) == ([1], 0)
+    assert store.search(1, "deploy", 9, 1, 100).next_before_seq == 8

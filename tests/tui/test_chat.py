@@ -102,7 +102,7 @@ async def test_peer_markup_and_escapes_appear_literally(server_address: tuple[st
     app = make_app(*server_address, "Alice")
     peer = await ServerLink.open(*server_address)
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=(130, 30)) as pilot:  # wide enough that no line wraps
             await connect(pilot)
             chat = await create_group(pilot, "open house", "pw")
             group_id = chat.group_id

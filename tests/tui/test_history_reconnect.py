@@ -167,7 +167,7 @@ async def test_sending_too_fast_is_shown_and_the_message_still_goes(tmp_path: Pa
 
 async def test_a_refused_message_is_marked_with_the_reason() -> None:
     app = make_app(name="Alice")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(170, 30)) as pilot:
         app.open_chat(GroupCreated(1, 7, "seven", "Alice"))
         chat = await chat_screen(pilot)
         chat.timeline.pending("m1", "Alice", "[b]not[/b] sent")

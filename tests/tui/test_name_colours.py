@@ -46,5 +46,5 @@ def test_the_pane_and_the_member_list_draw_a_name_in_its_colour() -> None:
     body = entry_body(Entry("message", "hi", sender="Alice", time="12:00"), lambda _component: Style())
     colours = {span.style.foreground for span in body.spans if hasattr(span.style, "foreground")}
     assert Color.parse(name_colour("Alice")) in colours
-    label = MemberList._label("Alice", False)
+    label = MemberList("Bob")._label("Alice", False)
     assert any(getattr(span.style, "foreground", None) == Color.parse(name_colour("Alice")) for span in label.spans)
