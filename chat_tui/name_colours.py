@@ -30,11 +30,29 @@ PALETTE = (
     "#FFAF87",  # peach
 )
 """Distinct hues, each readable on :data:`BACKGROUNDS` (own messages use the theme's accent instead)."""
+LIGHT_BACKGROUNDS = ("#E0E0E0", "#D8D8D8", "#D0D0D0", "#FDF6E3", "#EEE8D5", "#EFF1F5", "#E6E9EF")
+"""The backgrounds and surfaces of Textual's light themes (textual-light, solarized-light, catppuccin-latte)."""
+LIGHT_PALETTE = (
+    "#0059A4",  # blue
+    "#1A661A",  # green
+    "#B00020",  # red
+    "#763CAD",  # violet
+    "#00626B",  # cyan
+    "#6E5400",  # yellow, darkened to ochre
+    "#9E2B63",  # pink
+    "#3E6100",  # lime
+    "#375B84",  # steel
+    "#8D441A",  # peach, darkened to rust
+)
+"""The same hues in the same order, darkened until each reads at :data:`MIN_CONTRAST` on every light background:
+a name keeps its hue when the theme changes."""
 
 
-def name_colour(name: str) -> str:
-    """The colour of ``name`` as ``#RRGGBB``: the same in every run, for every spelling of one name."""
-    return PALETTE[zlib.crc32(fields.name_key(name).encode("utf-8")) % len(PALETTE)]
+def name_colour(name: str, *, dark: bool = True) -> str:
+    """The colour of ``name`` as ``#RRGGBB`` for a dark (or light) theme: the same in every run, for every
+    spelling of one name, and the same hue in both."""
+    palette = PALETTE if dark else LIGHT_PALETTE
+    return palette[zlib.crc32(fields.name_key(name).encode("utf-8")) % len(palette)]
 
 
 def relative_luminance(colour: str) -> float:

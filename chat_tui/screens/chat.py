@@ -96,6 +96,7 @@ class ChatScreen(Screen[None]):
         self.history_requests = 0
         """How many pages of older history this screen asked for (each scroll to the top asks once)."""
         self._stop_news: Callable[[], None] | None = None
+        self._read_upto: int | None = None  # read up to here when the screen was last left (None: never shown)
 
     def compose(self) -> ComposeResult:
         """Title bar, connection banner, messages beside members, composer, footer."""
@@ -135,12 +136,18 @@ class ChatScreen(Screen[None]):
         self.timeline.viewport = self.pane.visible_range  # the timeline trims the end away from it
 
     def on_screen_resume(self) -> None:
-        """On screen: this group is read as its messages come."""
+        """On screen: the read marker goes where the user left off; this group is read as its messages come."""
+        read = self._read_upto
+        if read is None:  # opened: from the read position saved on an earlier visit, if any
+            positions = self.activity.positions if self.activity is not None else None
+            read = positions.get(self.activity.server, self.group_id, self.you) if positions and self.activity else 0
+        self.timeline.mark_read(read)
         if self.activity is not None:
             self.activity.show(self.group_id)
 
     def on_screen_suspend(self) -> None:
         """Off screen (another group, home, a dialog): its new messages count as unread from now."""
+        self._read_upto = self.timeline.newest_seq
         if self.activity is None:
             return
         if self.activity.current == self.group_id:  # the next chat's resume may have come first
@@ -215,7 +222,12 @@ class ChatScreen(Screen[None]):
 
     @on(MessagePane.GapShown)
     def _gap_shown(self, message: MessagePane.GapShown) -> None:
-        self.run_worker(self.timeline.fill_gap(message.key), group="gap", exit_on_error=False)
+        # Coming down to the gap's rule from above (it is in the lower half of the view, the pane not
+        # pinned to the end): its oldest messages first, so what is read next is what comes in.
+        index, shown = self.timeline.entries.index_of(message.key), self.pane.visible_range()
+        downward = index is not None and shown is not None and 2 * index > sum(shown) and not self.pane.following
+        fill = self.timeline.fill_gap(message.key, oldest_first=downward)
+        self.run_worker(fill, group="gap", exit_on_error=False)
 
     # --- typing anywhere ----------------------------------------------------------------------------
 
@@ -383,15 +395,23 @@ class ChatScreen(Screen[None]):
         self.app.push_screen(screen, self.show_seq)
 
     def show_seq(self, seq: int | None) -> None:
-        """Scroll the pane to the message ``seq`` (a search hit), if it is in memory; else say how to reach it."""
-        if seq is None:
-            return
-        index = next((i for i, entry in enumerate(self.timeline.entries) if entry.seq == seq), None)
+        """Scroll the pane to the message ``seq`` (a search hit), paging in the messages around it first if
+        it is not in memory (a gap rule then stands between them and the live end)."""
+        if seq is not None:
+            self.run_worker(self._show_seq(seq), exclusive=True, group="show-seq", exit_on_error=False)
+
+    async def _show_seq(self, seq: int) -> None:
+        index = await self.timeline.load_around(seq)
         if index is None:
-            self.notice(f"Message #{seq} is older than the messages loaded: scroll up (Page Up) to reach it.")
+            self.notice(f"Message #{seq} could not be loaded: scroll up (Page Up) to reach it.")
             return
         # After the search screen is gone and this one is laid out again (a scroll before would be undone).
-        self.call_after_refresh(self.pane.scroll_to_entry, index)
+        self.call_after_refresh(self._scroll_to_seq, seq)
+
+    def _scroll_to_seq(self, seq: int) -> None:
+        index = next((i for i, entry in enumerate(self.timeline.entries) if entry.seq == seq), None)
+        if index is not None:  # looked up again: the list may have moved since the page came
+            self.pane.scroll_to_entry(index)
 
     async def _send(self, session: ChatSession, text: str) -> None:
         """Queue the message; the timeline shows it pending, then settles it by the server's answer."""

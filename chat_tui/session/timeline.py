@@ -34,6 +34,7 @@ __all__ = [
     "HEADER_MORE",
     "HEADER_START",
     "NEW_SINCE_JOIN",
+    "NEW_SINCE_READ",
     "SCROLLBACK",
     "Fetch",
     "GroupLost",
@@ -48,7 +49,9 @@ __all__ = [
 SCROLLBACK = 5000
 """Messages a group keeps in memory by default (irssi's ``scrollback_lines`` is 5000 too)."""
 NEW_SINCE_JOIN = "new since you joined"
-"""The read marker: a rule between the history replayed on joining and what arrived after."""
+"""The join marker: a rule between the history replayed on joining and what arrived after."""
+NEW_SINCE_READ = "new since you last read"
+"""The read marker: a rule above the first message newer than the user's read position."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,8 @@ class GroupTimeline(Pager):
         self._pending: dict[str, Entry] = {}  # client_msg_id -> its entry in the tail
         self._marked = not joined_at  # nothing is replayed: no marker to place
         self._replay_after: int | None = None
+        self._read_key: int | None = None  # the read marker's entry, if one is shown
+        self._read_after: int | None = None  # the read position, until a message newer than it arrives
         self._listeners: list[Callable[[News], None]] = []
         self.entries.set_header(HEADER_MORE if self.older else HEADER_START)
         if joined_at is None:
@@ -215,6 +220,38 @@ class GroupTimeline(Pager):
         """
         self._replay_after = since_seq if last_seq > since_seq else None
 
+    def mark_read(self, read_seq: int) -> bool:
+        """Put the read marker (:data:`NEW_SINCE_READ`) above the first message newer than ``read_seq``.
+
+        Called when the group is opened (``read_seq``: the saved read position) and when the user comes
+        back to it. With no such message in memory the marker stays where it was, but if the replay of
+        our join is still to bring newer ones (``read_seq`` below :attr:`joined_at`), the first of them
+        gets it as it arrives. ``read_seq`` 0 (never read) places nothing: the join marker says it.
+        Returns whether the marker was placed now. Scans only the messages newer than ``read_seq``.
+        """
+        self._read_after = None
+        if read_seq <= 0:
+            return False
+        entries, index = self.entries, None
+        for position in range(self.settled_end - 1, -1, -1):
+            seq = entries[position].seq
+            if seq is not None:
+                if seq <= read_seq:
+                    break
+                index = position
+        if index is None:
+            if read_seq < (self.joined_at or 0):
+                self._read_after = read_seq
+            return False
+        with entries.batch():
+            if self._read_key is not None and (old := entries.index_of(self._read_key)) is not None:
+                entries.splice(old, 1, ())
+                index -= old < index
+            marker = Entry("marker", NEW_SINCE_READ)
+            self._read_key = marker.key
+            self.insert(index, [marker])
+        return True
+
     def _settle(self, entry: Entry, *, live: bool) -> None:
         seq = entry.seq
         assert seq is not None
@@ -226,6 +263,11 @@ class GroupTimeline(Pager):
         after, self._replay_after = self._replay_after, None
         if after is not None and seq > after + 1:
             added.insert(0, self.gap_entry(after, seq))
+        if self._read_after is not None and seq > self._read_after:  # the read position's first new message
+            self._read_after = None
+            marker = Entry("marker", NEW_SINCE_READ)
+            self._read_key = marker.key
+            added.insert(0, marker)
         if not self._marked and self.joined_at is not None and seq >= self.joined_at:
             self._marked = True
             mark = [Entry("marker", NEW_SINCE_JOIN), self._notice_entry(self._greeting())]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Protocol
 
 from textual.color import Color
@@ -75,7 +76,7 @@ def entry_size(entry: Shown) -> tuple[int, int]:
     return 2 * len(body), lines  # every character as wide as it can be: never wrongly "fits"
 
 
-def entry_body(entry: Shown, style: StyleOf, you: str = "", *, name_colours: bool = True) -> Content:
+def entry_body(entry: Shown, style: StyleOf, you: str = "", *, name_colours: bool = True, dark: bool = True) -> Content:
     """The wrappable part of an entry, built from parts: peer text never becomes markup.
 
     ``you``: our name; where someone else's message names it, the name is highlighted (``mention``).
@@ -86,7 +87,7 @@ def entry_body(entry: Shown, style: StyleOf, you: str = "", *, name_colours: boo
         return Content.styled(text, style(entry.kind))
     sender_style = style("own") if entry.own else style("sender")
     if name_colours and not entry.own:
-        sender_style += name_style(entry.sender)
+        sender_style += name_style(entry.sender, dark=dark)
     body: Content | str = Content.styled(text, style("pending")) if entry.state != "sent" else text
     spans = mention_spans(text, you) if you and not entry.own else []
     if spans:
@@ -100,18 +101,20 @@ def entry_body(entry: Shown, style: StyleOf, you: str = "", *, name_colours: boo
 
 
 @functools.lru_cache(maxsize=1024)
-def name_style(name: str) -> Style:
-    """The foreground of ``name``: its stable, readable colour (:mod:`chat_tui.name_colours`)."""
-    return Style(foreground=Color.parse(name_colour(name)))
+def name_style(name: str, *, dark: bool = True) -> Style:
+    """The foreground of ``name``: its stable colour, readable on a dark or a light theme (``name_colours``)."""
+    return Style(foreground=Color.parse(name_colour(name, dark=dark)))
 
 
-def wrap_entry(entry: Shown, width: int, style: StyleOf, you: str = "", *, name_colours: bool = True) -> list[Content]:
+def wrap_entry(
+    entry: Shown, width: int, style: StyleOf, you: str = "", *, name_colours: bool = True, dark: bool = True
+) -> list[Content]:
     """The body of ``entry`` wrapped for a pane ``width`` cells wide (less the time column).
 
     One line that fits is returned as it is: wrapping it would give the same line at several times
     the cost, and most chat lines fit.
     """
-    body, avail = entry_body(entry, style, you, name_colours=name_colours), wrap_width(width)
+    body, avail = entry_body(entry, style, you, name_colours=name_colours, dark=dark), wrap_width(width)
     if body.cell_length <= avail and "\n" not in body.plain:
         return [body]
     return body.wrap(avail)
@@ -126,6 +129,7 @@ def render_entry(
     *,
     times: bool = True,
     name_colours: bool = True,
+    dark: bool = True,
 ) -> list[Strip]:
     """The rows of ``entry`` at ``width``: a rule for a marker or gap, else the time column and the body.
 
@@ -140,7 +144,7 @@ def render_entry(
     first = Content.styled(time, time_style).pad_right(1)
     indent = Content(" " * TIME_WIDTH)
     strips = []
-    for number, line in enumerate(wrap_entry(entry, width, style, you, name_colours=name_colours)):
+    for number, line in enumerate(wrap_entry(entry, width, style, you, name_colours=name_colours, dark=dark)):
         row = (first if number == 0 else indent) + line
         strips.append(Strip(row.render_segments(base), row.cell_length))
     return strips
@@ -160,6 +164,16 @@ def render_rule(text: str, width: int, style: Style, base: Style) -> Strip:
     rule = "─" * (side // 2) + label + "─" * (side - side // 2)
     line = Content.styled(rule, style).truncate(width)
     return Strip(line.render_segments(base), line.cell_length)
+
+
+def day_label(day: date) -> str:
+    """The text of a day rule: "Monday 30 November 2026" (no zero-padded day, unlike ``%d``)."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def full_time(moment: datetime) -> str:
+    """A message's full date and time, as a tooltip shows it: "Monday 30 November 2026, 09:05:12"."""
+    return f"{day_label(moment.date())}, {moment:%H:%M:%S}"
 
 
 def render_new_marker(count: int, width: int, style: Style, base: Style) -> Strip:

@@ -80,6 +80,16 @@ class MemberList(OptionList):
         self._names.pop(fields.name_key(name), None)
         self._rebuild()
 
+    def on_mount(self) -> None:
+        # Names are coloured for the theme's lightness: a light theme needs the darker palette.
+        self.watch(self.app, "theme", lambda _theme: self._rebuild(), init=False)
+
+    def _dark_theme(self) -> bool:
+        try:
+            return self.app.current_theme.dark
+        except RuntimeError:  # no running app (a label built on its own): the default theme is dark
+            return True
+
     def _rebuild(self) -> None:
         you = fields.name_key(self.you)
         self.clear_options()
@@ -96,7 +106,8 @@ class MemberList(OptionList):
         if is_you:  # the pane shows our own name in the accent colour, not a palette one
             label = Content.assemble((YOU_MARK, "reverse bold"), " ", shown)
         else:
-            label = Content.styled(shown, name_style(shown))  # the colour the pane gives the same sender
+            # The colour the pane gives the same sender, in the theme's lightness.
+            label = Content.styled(shown, name_style(shown, dark=self._dark_theme()))
         if name in self.typing:
             label = Content.assemble(label, (f" {TYPING_MARK}", "bold"))
         if name in self.away:

@@ -18,19 +18,33 @@ changes above it and counts live messages in a "N new ↓" row (a click or End j
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, tzinfo
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style as RichStyle
 from textual.cache import LRUCache
-from textual.events import Click, MouseScrollUp, Resize
-from textual.geometry import Size
+from textual.events import Click, Leave, MouseMove, MouseScrollUp, Resize
+from textual.geometry import Offset, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.style import Style
 
 from chat_tui.session.entries import Entry, EntryList, TimelineChange
-from chat_tui.widgets.entry_rows import entry_size, render_entry, render_header, render_new_marker, wrap_width
+from chat_tui.session.paging import HEADER_START
+from chat_tui.widgets.entry_rows import (
+    day_label,
+    entry_size,
+    full_time,
+    render_entry,
+    render_header,
+    render_new_marker,
+    render_rule,
+    wrap_width,
+)
 from chat_tui.widgets.pane_layout import RowLayout, anchor_after
 
 __all__ = ["MessagePane"]
@@ -43,6 +57,13 @@ _NEAR = 8
 """Rows past the bottom of the view measured along with it, so a small scroll finds them exact."""
 _GAPS_ASKED = 256
 """Gap entries whose GapShown is remembered (gaps are rare; forgetting one only means asking again)."""
+_DAY_LOOKBACK = 64
+"""Entries looked back past for the message before one (notices, markers and pending lines have no
+day): a run longer than this is rare, and costs at worst a day rule shown twice."""
+_WHOLE = (None, HEADER_START)
+"""Headers of a list that starts at the group's first message (None: a list with no header at all)."""
+_DATED = frozenset({"message", "action"})
+"""Kinds that carry the server's time and open a day (a notice's time is the client's)."""
 
 
 class MessagePane(ScrollView, can_focus=True):
@@ -65,6 +86,7 @@ class MessagePane(ScrollView, can_focus=True):
         "message-pane--header",
         "message-pane--new",
         "message-pane--mention",
+        "message-pane--day",
     }
 
     DEFAULT_CSS = """
@@ -80,6 +102,7 @@ class MessagePane(ScrollView, can_focus=True):
     MessagePane > .message-pane--error { color: $error; text-style: bold; }
     MessagePane > .message-pane--marker { color: $warning; }
     MessagePane > .message-pane--header { color: $text-muted; }
+    MessagePane > .message-pane--day { color: $text-muted; }
     MessagePane > .message-pane--mention { color: $text-warning; background: $warning-muted; text-style: bold; }
     MessagePane > .message-pane--new { color: $text; background: $accent; text-style: bold; }
     """
@@ -109,7 +132,8 @@ class MessagePane(ScrollView, can_focus=True):
         self._list: EntryList | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._layout = RowLayout()
-        self._strips: LRUCache[tuple[int, int], list[Strip]] = LRUCache(_CACHE_SIZE)
+        self._strips: LRUCache[tuple[int, int, date | None], list[Strip]] = LRUCache(_CACHE_SIZE)
+        self._tz: tzinfo | None = None  # the app's zone for days and full times (None: the local one)
         self._styles: dict[str, Style] = {}
         self._rich: RichStyle | None = None
         self._gaps_asked: dict[int, None] = {}
@@ -143,6 +167,10 @@ class MessagePane(ScrollView, can_focus=True):
         self._layout.fill(self._entry_size)
         self._update(anchor=None)
 
+    def on_mount(self) -> None:
+        """The app's time zone (its tests fix one) decides which day a message falls on."""
+        self._tz = getattr(self.app, "tz", None)
+
     def on_unmount(self) -> None:
         """Removed: stop following the list (its timeline lives on in the session)."""
         if self._unsubscribe is not None:
@@ -151,7 +179,64 @@ class MessagePane(ScrollView, can_focus=True):
 
     def _entry_size(self, index: int) -> tuple[int, int]:
         assert self._list is not None  # fill() asks only for entries the list has
-        return entry_size(self._list[index])
+        cells, lines = entry_size(self._list[index])
+        return (cells, lines + 1) if self._day_opened(index) is not None else (cells, lines)
+
+    # --- days ---------------------------------------------------------------------------------------
+
+    def _moment(self, entry: Entry) -> datetime | None:
+        """When a stored message was sent, in the app's zone; None for other entries, and for a time no
+        calendar holds (a peer's server may send any number: the timeline shows those as "--:--")."""
+        if entry.ts_ms is None or entry.kind not in _DATED:
+            return None
+        try:
+            return datetime.fromtimestamp(entry.ts_ms / 1000, self._tz)
+        except (ValueError, OverflowError, OSError):
+            return None
+
+    def _day_of(self, entry: Entry) -> date | None:
+        moment = self._moment(entry)
+        return None if moment is None else moment.date()
+
+    def _day_opened(self, index: int) -> date | None:
+        """The day whose rule goes above entry ``index``: its day if the message before it is of another
+        day, else None. Read at render time, so prepending or trimming needs no bookkeeping.
+
+        Only where the message before is known: not below a gap, nor at the top of the list while older
+        history is still on the server (the first message shown need not be the first of its day, and a
+        rule that went away when the page above came in would move every line the user was reading).
+        """
+        entries = self._list
+        assert entries is not None
+        day = self._day_of(entries[index])
+        if day is None:
+            return None
+        for back in range(index - 1, max(index - _DAY_LOOKBACK, 0) - 1, -1):
+            entry = entries[back]
+            if entry.kind == "gap":
+                return None
+            before = self._day_of(entry)
+            if before is not None:
+                return None if before == day else day
+        return day if index > _DAY_LOOKBACK or entries.header in _WHOLE else None
+
+    def on_mouse_move(self, event: MouseMove) -> None:
+        """Hovering a message shows its full date and time as the pane's tooltip."""
+        offset = event.get_content_offset(self)
+        self.tooltip = None if offset is None else self.time_at(offset.y)
+
+    def on_leave(self, _event: Leave) -> None:
+        self.tooltip = None
+
+    def time_at(self, y: int) -> str | None:
+        """The full date and time of the message on screen row ``y`` (None: no stored message there)."""
+        if self._list is None or not self._layout.avail:
+            return None
+        found = self._layout.locate(round(self.scroll_y) + y - self._header_rows)
+        if found is None or found[0] >= len(self._list):
+            return None
+        moment = self._moment(self._list[found[0]])
+        return None if moment is None else full_time(moment)
 
     # --- pinned to the bottom -----------------------------------------------------------------------
 
@@ -219,6 +304,9 @@ class MessagePane(ScrollView, can_focus=True):
             if anchor is not None:
                 anchor = anchor_after(anchor, splice.start, splice.removed, splice.added)
             layout.splice(splice.start, splice.removed, splice.added)
+            layout.unmeasure(splice.start + splice.added)  # the entry below may gain or lose its day rule
+        if change.header_changed:
+            layout.unmeasure(0)  # all history loaded, or not: the first entry's day rule may come or go
         layout.fill(self._entry_size)
         if change.live_added and not self._following:
             self._unseen += change.live_added
@@ -308,7 +396,8 @@ class MessagePane(ScrollView, can_focus=True):
         assert self._list is not None
         entry = self._list[index]
         width = self.scrollable_content_region.width
-        strips = self._strips.get((entry.key, width))
+        day = self._day_opened(index)
+        strips = self._strips.get((entry.key, width, day))
         if strips is None:
             base = self._rich_base()
             # Full width once, here: a row then goes to the screen as is, not through a crop_extend
@@ -322,10 +411,15 @@ class MessagePane(ScrollView, can_focus=True):
                 self.you,
                 times=getattr(settings, "timestamps", True),
                 name_colours=getattr(settings, "name_colours", True),
+                dark=self.app.current_theme.dark,
             )
-            strips = [row.extend_cell_length(width, base) for row in rows]
-            self._strips[(entry.key, width)] = strips
-        if not self._layout.exact[index]:
+            if day is not None:
+                rows.insert(0, render_rule(day_label(day), width, self._style("day"), self._base_style()))
+            # Simplified: each segment gets its own offsets for selection (render_line), which would
+            # keep apart the runs of one style that painting otherwise joins.
+            strips = [row.extend_cell_length(width, base).simplify() for row in rows]
+            self._strips[(entry.key, width, day)] = strips
+        if not self._layout.exact[index] or self._layout.heights[index] != len(strips):
             self._layout.measure(index, len(strips))
         return strips
 
@@ -406,12 +500,51 @@ class MessagePane(ScrollView, can_focus=True):
     # --- rendering ------------------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        """Render screen row ``y`` (the line API): only rows on screen are ever rendered."""
+        """Render screen row ``y`` (the line API): only rows on screen are ever rendered.
+
+        Each row carries its offsets in the scrollback (as ``Log``'s do), which is what lets a mouse drag
+        select text; the selected part is drawn in the screen's selection style.
+        """
         self._flush()
         width = self.scrollable_content_region.width
         if self._unseen and not self._following and y == self.size.height - 1:
             return self._new_marker(width)
-        return self.render_row(round(self.scroll_y) + y)
+        row = round(self.scroll_y) + y
+        strip = self.render_row(row)
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(row)) is not None:
+            strip = self._highlight(strip, *span)
+        return strip.apply_offsets(0, row)
+
+    # --- selection ------------------------------------------------------------------------------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The plain text of the selected rows (only those are rendered), as shown on screen."""
+        total = self.row_count
+        if not total:
+            return None
+        first = 0 if selection.start is None else min(selection.start.y, total - 1)
+        last = total - 1 if selection.end is None else min(selection.end.y, total - 1)
+        text = "\n".join(self.render_row(row).text.rstrip() for row in range(first, last + 1))
+        start = None if selection.start is None else Offset(selection.start.x, selection.start.y - first)
+        end = None if selection.end is None else Offset(selection.end.x, selection.end.y - first)
+        return Selection(start, end).extract(text), "\n"
+
+    def selection_updated(self, _selection: Selection | None) -> None:
+        """The selection moved: repaint what is on screen with its highlight."""
+        self.refresh()
+
+    def _highlight(self, strip: Strip, start: int, end: int) -> Strip:
+        """``strip`` with characters ``start:end`` (``end`` -1: to the end) in the selection style."""
+        text = strip.text
+        end = len(text) if end == -1 else min(end, len(text))
+        if start >= end:
+            return strip
+        left, right = cell_len(text[:start]), cell_len(text[:end])
+        style = self.screen.get_component_rich_style("screen--selection")
+        middle = strip.crop(left, right)
+        lit = Strip(Segment.apply_style(list(middle), post_style=style), middle.cell_length)
+        return Strip.join([strip.crop(0, left), lit, strip.crop(right, strip.cell_length)])
 
     @property
     def row_count(self) -> int:
@@ -436,8 +569,9 @@ class MessagePane(ScrollView, can_focus=True):
         if entry.kind == "gap" and entry.gap is not None and entry.key not in self._gaps_asked:
             self._ask_gap(entry)
         exact = self._layout.exact[index]
+        total = self._layout.total
         strips = self._rows_of(index)
-        if not exact and self._layout.total + header != self.virtual_size.height:
+        if (not exact or total != self._layout.total) and self._layout.total + header != self.virtual_size.height:
             self.call_later(self._update, anchor=None if self._following else self._anchor())
         if offset >= len(strips):
             return Strip.blank(width, base)

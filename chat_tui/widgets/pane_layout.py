@@ -74,6 +74,12 @@ class RowLayout:
         self._fill_from = min(self._fill_from, start)
         self._stale_block = min(self._stale_block, start // BLOCK)
 
+    def unmeasure(self, index: int) -> None:
+        """Entry ``index`` may render to other rows now (its day rule came or went): measure it again
+        when it is next rendered. Its height stays as an estimate until then."""
+        if 0 <= index < len(self.exact) and self.exact[index] == 1:
+            self.exact[index] = 0
+
     def fill(self, size_of: Callable[[int], tuple[int, int]]) -> None:
         """Estimate the placeholders' rows from ``size_of(index)`` (cells, lines), then the row sums."""
         exact, start = self.exact, self._fill_from

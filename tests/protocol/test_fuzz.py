@@ -37,6 +37,7 @@ from shared import (
     encode,
 )
 from shared.codec import to_wire
+from shared.events import FEATURES, Rename, SearchHistory, SetPresence, Typing
 from tests.helpers import ConnectionPair
 
 # Examples of the main decoder fuzz test (issue 8 asks for at least 10,000). Measured with
@@ -105,10 +106,14 @@ MSGPACK_VALUES: st.SearchStrategy[bytes] = st.recursive(_SCALARS, _containers, m
 _FIELD_NAMES = sorted(
     {"type", "id", "group_id", "text", "name", "password", "group_name", "nonce", "version", "client", "members"}
     | {"since_seq", "resume_token", "more_members", "more", "retry_after_ms", "messages", "has_more", "code"}
+    # the optional features' fields (PROTOCOL.md §9)
+    | {"features", "action", "actions", "away", "reason", "before_seq", "limit", "request_id", "old", "new", "hits"}
 )
 _TYPES = sorted(
     {"hello", "create_group", "join_group", "leave_group", "send_message", "fetch_history", "ping", "pong"}
     | {"welcome", "group_created", "group_joined", "member_list", "history_page", "message_posted", "error"}
+    | {"typing", "set_presence", "rename", "search_history", "search_results", "member_typing", "member_presence"}
+    | {"member_renamed", "renamed", "presence_set"}
 )
 # Keys a hostile client would try first: every scalar type, short; then any value at all.
 _ODD_KEYS = st.sampled_from([b"", b"x", 0, -1, 2**64 - 1, 1.5, float("nan"), True, None, "", "zz"]).map(_pack)
@@ -136,6 +141,12 @@ PLAUSIBLE_MAPS: st.SearchStrategy[bytes] = st.builds(
 
 VALID_EVENTS: list[Event] = [
     Hello(1, 1, "fuzz"),
+    Hello(1, 1, "fuzz", FEATURES),
+    SendMessage(4, 1, "waves", "m-2", action=True),
+    Typing(1),
+    SetPresence(9, True, "lunch"),
+    Rename(10, 1, "Al2"),
+    SearchHistory(11, 1, "hi", 100, 20),
     CreateGroup(2, "team", "pw", "Al"),
     JoinGroup(3, 1, "pw", "Bo", since_seq=4),
     JoinGroup(3, 1, None, "Bo", resume_token="tok"),

@@ -39,6 +39,7 @@ from shared import (
     encode,
 )
 from shared.codec import to_wire
+from shared.events import FEATURES
 from tests.conftest import LOAD_FLAGS, ServerProcess, sqlite_url
 from tests.helpers import RawClient
 from tests.protocol.test_fuzz import MSGPACK_VALUES, PLAUSIBLE_MAPS, VALID_EVENTS, broken_values, tampered_frames
@@ -94,6 +95,7 @@ class Prober:
         self.sent = 0
         self.internal: list[Error] = []  # an internal error means an exception escaped somewhere: a bug
         self._link: tuple[socket.socket, Connection] | None = None
+        self._hellos = 0  # every other connection asks for every optional feature, so both paths are probed
         self.alice, self.bob = RawClient(server.address), RawClient(server.address)
         self.alice.create("healthy", SECRET, "Alice")
         self.bob.join(1, SECRET, "Bob")
@@ -103,7 +105,9 @@ class Prober:
         if self._link is None:  # a new connection: its hello goes in the same write (pipelining)
             sock = socket.create_connection(self.server.address, timeout=10)
             conn = Connection(Role.CLIENT)
-            self._link, hello = (sock, conn), conn.send(Hello(1, PROTOCOL_VERSION, "fuzz"))
+            features = FEATURES if self._hellos % 2 else ()
+            self._hellos += 1
+            self._link, hello = (sock, conn), conn.send(Hello(1, PROTOCOL_VERSION, "fuzz", features))
         else:
             hello = b""
         if not self._settled(*self._link, hello + _framed(body)):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from textual.color import Color
+from textual.content import Content
 from textual.style import Style
 
 from chat_tui.app import ChatApp
@@ -48,3 +49,43 @@ def test_the_pane_and_the_member_list_draw_a_name_in_its_colour() -> None:
     assert Color.parse(name_colour("Alice")) in colours
     label = MemberList("Bob")._label("Alice", False)
     assert any(getattr(span.style, "foreground", None) == Color.parse(name_colour("Alice")) for span in label.spans)
+
+
+def test_light_themes_get_the_same_hues_darkened_to_stay_readable() -> None:
+    from chat_tui.name_colours import LIGHT_BACKGROUNDS, LIGHT_PALETTE
+
+    app = ChatApp()
+    for theme in ("textual-light", "solarized-light", "catppuccin-latte"):
+        app.theme = theme
+        variables = app.get_css_variables()
+        assert {variables["background"].upper(), variables["surface"].upper()} <= set(LIGHT_BACKGROUNDS)
+    low = [(c, b) for c in LIGHT_PALETTE for b in LIGHT_BACKGROUNDS if contrast_ratio(c, b) < MIN_CONTRAST]
+    assert not low
+    assert len(LIGHT_PALETTE) == len(PALETTE)
+    for n in range(50):  # a name keeps its place in the palette, so its hue, across themes
+        name = f"user{n}"
+        assert PALETTE.index(name_colour(name)) == LIGHT_PALETTE.index(name_colour(name, dark=False))
+
+
+async def test_the_member_list_recolours_names_for_a_light_theme() -> None:
+    from textual.app import App, ComposeResult
+
+    class Members(App[None]):
+        def compose(self) -> ComposeResult:
+            yield MemberList("Bob")
+
+    app = Members()
+    async with app.run_test() as pilot:
+        members = app.query_one(MemberList)
+        members.set_members(["Alice", "Bob"])
+        await pilot.pause()
+
+        def alice_colour() -> object:
+            label = members.get_option_at_index(0).prompt
+            assert isinstance(label, Content)
+            return next(span.style.foreground for span in label.spans if hasattr(span.style, "foreground"))
+
+        assert alice_colour() == Color.parse(name_colour("Alice"))
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert alice_colour() == Color.parse(name_colour("Alice", dark=False))
