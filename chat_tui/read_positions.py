@@ -8,11 +8,11 @@ damaged file is ignored, never fatal. Saved atomically. No Textual here.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import platformdirs
+
+from chat_tui.atomic_file import write_atomically
 
 MAX_POSITIONS = 1000
 """Groups remembered; at a few dozen bytes each the file stays under 100 KB."""
@@ -53,15 +53,7 @@ class ReadPositions:
 
     def save(self) -> None:
         payload = {"version": 1, "positions": [[s, g, n, seq] for (s, g, n), seq in self._positions.items()]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".read-", suffix=".json", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(payload, out, ensure_ascii=False)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, json.dumps(payload, ensure_ascii=False))
 
     def _load(self) -> None:
         try:

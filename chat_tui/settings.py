@@ -9,13 +9,13 @@ No Textual here; the settings screen and the app read and write a :class:`Settin
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import platformdirs
+
+from chat_tui.atomic_file import write_atomically
 
 MAX_SETTINGS_BYTES = 64 * 1024
 """A settings file larger than this is not ours (or not settings): ignored, not parsed."""
@@ -73,14 +73,4 @@ def save(path: Path, settings: Settings) -> None:
         # JSON's string escapes (with ensure_ascii off) are a subset of TOML's basic-string escapes.
         rendered = ("true" if value else "false") if isinstance(value, bool) else json.dumps(value, ensure_ascii=False)
         lines.append(f"{field.name} = {rendered}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, "\n".join(lines) + "\n")
