@@ -42,7 +42,10 @@ class ServerConfig:
     host: str = setting("127.0.0.1", "address to listen on", kinds.text("HOST"))
     port: int = setting(7030, "TCP port; 0 picks a free one", kinds.PORT)
     store_url: str | None = setting(
-        None, "memory: or sqlite:///PATH (default: groupchat.db in the user data dir)", kinds.text("URL")
+        None,
+        "memory:, sqlite:///PATH (default: groupchat.db in the user data dir), or redis://HOST:PORT/DB to share "
+        "groups with other server processes",
+        kinds.text("URL"),
     )
     # "normal" survives a crash of this process; "full" also a power loss (one fsync per commit).
     sync: str = setting(
@@ -172,6 +175,12 @@ class ServerConfig:
     # A commit that finds the database locked keeps its messages and retries on later turns; past this many
     # tries they are refused with internal (the client resends them). The loop never waits on the lock.
     store_busy_retries: int = setting(100, "loop turns a commit may find the database locked before refusing")
+    # Several processes over Redis (--store redis://): a process that stops heartbeating (killed, cut off)
+    # has its members removed from every member list after this long; it heartbeats every third of it.
+    node_timeout: float = setting(10.0, "seconds after which a silent server process's members are dropped (redis)")
+    # Redis's pub/sub may lose a message (a reconnect); a group's seqs that stay out of order this long
+    # are read back from the stored log. The bus is usually in order within a millisecond.
+    gap_wait: float = setting(0.25, "seconds a gap in a group's seqs may wait before it is read from the log (redis)")
     # ergo allows 30 account registrations per 10 min.
     groups_per_address: int = setting(10, "groups one address may create per --groups-window")
     groups_window: float = setting(3600.0, "seconds over which created groups are counted")

@@ -13,18 +13,23 @@ stays consistent.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.guard import Guard, Verdict
 from chat_server.member_news import MemberNews
-from chat_server.membership import Membership
+from chat_server.membership import Membership, store_refusal
 from chat_server.message_log import MessageLog
-from chat_server.outgoing import Action, Fanout, HashPassword, Outgoing, Replay, VerifyPassword, refusal
+from chat_server.outgoing import Action, Fanout, HashPassword, Outgoing, Replay, StoreCall, VerifyPassword, refusal
 from chat_server.resume import ResumeTokens
-from chat_server.store import Store, StoreError
+from chat_server.store import Store, StoredMessage, StoreError
+from chat_server.store.redis import RedisStore
 from shared import (
     PROTOCOL_VERSION,
     CreateGroup,
@@ -44,11 +49,16 @@ from shared import (
     Welcome,
 )
 
-__all__ = ["Action", "ChatCore", "Fanout", "HashPassword", "Outgoing", "Replay", "VerifyPassword"]
+if TYPE_CHECKING:
+    from chat_server.cluster.node import BusEvent, ClusterNode
+
+__all__ = ["Action", "ChatCore", "Fanout", "HashPassword", "Outgoing", "Replay", "StoreCall", "VerifyPassword"]
 
 log = logging.getLogger("chat_server")
 # When messages wait for a database locked by someone else, the loop comes back this soon to retry.
 STORE_BUSY_RETRY_INTERVAL = 0.05
+# Rows one read of a shared store's log brings for a catch-up; the frames are then cut at the chunk size.
+REPLAY_READ_ROWS = 64
 
 
 class ChatCore:
@@ -58,7 +68,9 @@ class ChatCore:
         StoreError: the groups or the server secret could not be read: the server cannot start.
     """
 
-    def __init__(self, config: ServerConfig, store: Store, decoy_hash: str) -> None:
+    def __init__(
+        self, config: ServerConfig, store: Store, decoy_hash: str, clock: Callable[[], float] = time.time
+    ) -> None:
         self.config = config
         self.groups = GroupDirectory()
         try:
@@ -77,6 +89,26 @@ class ChatCore:
             config, self.groups, self.guard, self.log, tokens=tokens, decoy_hash=decoy_hash, join_news=self.news.on_join
         )
         self._connected: set[ClientId] = set()
+        self.membership.connected = self._connected.__contains__
+        self.cluster: ClusterNode | None = None
+        if isinstance(store, RedisStore):
+            self._join_cluster(store, clock)
+
+    def _join_cluster(self, store: RedisStore, clock: Callable[[], float]) -> None:
+        """This process shares its groups with others over Redis: seqs, members and news go through it."""
+        from chat_server.cluster.node import ClusterNode  # noqa: PLC0415 (only a Redis store needs it)
+
+        assert isinstance(store, RedisStore)
+        self.cluster = ClusterNode(self.config, store, self.groups, self.news, self.log, clock=clock)
+        self.log.cluster = self.membership.cluster = self.news.cluster = self.cluster
+
+    def on_bus(self, events: list[BusEvent]) -> list[Action]:
+        """What other server processes did (``--store redis://``), as frames for this process's members."""
+        return [] if self.cluster is None else self.cluster.on_bus(events)
+
+    def leave_cluster(self) -> list[Action]:
+        """At a clean shutdown: this process's members leave other processes' member lists now."""
+        return [] if self.cluster is None else [self.cluster.forget_me()]
 
     def connect(self, client_id: ClientId, address: str) -> None:
         """A new connection from ``address`` (its address key: limits apply per key)."""
@@ -102,8 +134,8 @@ class ChatCore:
         return self.log.commit()
 
     def release_delayed(self, now: float) -> list[Action]:
-        """Post the held (rate-limited) messages whose time has come."""
-        actions: list[Action] = []
+        """Post the held (rate-limited) messages whose time has come; and the cluster's timed work."""
+        actions: list[Action] = [] if self.cluster is None else self.cluster.due(now)
         for client_id, request in self.guard.due(now):
             actions += self._post_now(client_id, request, now)
         return actions
@@ -119,7 +151,10 @@ class ChatCore:
         """When the core has timed work next (held messages, a commit to retry); None: nothing."""
         if self.log.waiting_for_lock:
             return now + STORE_BUSY_RETRY_INTERVAL
-        return self.guard.next_deadline(now)
+        deadline = self.guard.next_deadline(now)
+        if self.cluster is not None:
+            deadline = self.cluster.next_deadline() if deadline is None else min(deadline, self.cluster.next_deadline())
+        return deadline
 
     def handle(self, client_id: ClientId, event: Event, now: float) -> list[Action]:
         """The actions for one event a client sent; ``now`` is Unix time in seconds."""
@@ -242,19 +277,78 @@ class ChatCore:
         except StoreError:
             log.exception("storage error op=replay conn=%d group=%d after_seq=%d", client_id, group_id, after_seq)
             frames, last = [], group.stored_seq
+        return self._replayed(client_id, group, frames, last)
+
+    def _replayed(
+        self, client_id: ClientId, group: Group, frames: list[bytes], last: int
+    ) -> tuple[list[bytes], int | None]:
         if frames and last < group.stored_seq:
             group.catching_up[client_id] = last
             return frames, last
         group.caught_up(client_id)
         return frames, None
 
+    def replay_call(
+        self,
+        client_id: ClientId,
+        group_id: int,
+        after_seq: int,
+        max_bytes: int,
+        deliver: Callable[[list[bytes], int | None], list[Action]],
+    ) -> StoreCall | None:
+        """:meth:`replay_chunk` with a shared store: the read runs off the loop, then ``deliver`` gets what
+        :meth:`replay_chunk` would have returned. None: nothing to read (left, or a stale replay).
+
+        Only messages up to ``stored_seq`` are sent: the shared log may already hold newer ones, which
+        reach the member by live fan-out once it is caught up, so none is sent twice.
+        """
+        group = self.groups.get(group_id)
+        if group is None or group.catching_up.get(client_id) != after_seq:
+            return None
+        action, store = self.news.wants(client_id, "action"), self.log.store
+
+        def then(outcome: list[StoredMessage] | StoreError) -> list[Action]:
+            group = self.groups.get(group_id)
+            if group is None or group.catching_up.get(client_id) != after_seq:
+                return deliver([], None)
+            if isinstance(outcome, StoreError):
+                log.error("storage error op=replay conn=%d group=%d: %s", client_id, group_id, outcome)
+                return deliver(*self._replayed(client_id, group, [], group.stored_seq))
+            frames, last, size = [], after_seq, 0
+            for m in outcome:
+                if m.seq > group.stored_seq or size >= max_bytes:
+                    break
+                posted, as_text = self.log.frames(m)
+                frames.append(posted if as_text is None or action else as_text)
+                size, last = size + len(frames[-1]), m.seq
+            return deliver(*self._replayed(client_id, group, frames, last))
+
+        return StoreCall(lambda: store.messages_after(group_id, after_seq, REPLAY_READ_ROWS), then, client_id)
+
+    def _answer(self, client_id: ClientId, request_id: int, outcome: Event | StoreError, doing: str) -> list[Action]:
+        """The reply to a request whose reading ran off the loop, or its refusal."""
+        if isinstance(outcome, StoreError):
+            log.error("storage error conn=%d: could not %s: %s", client_id, doing, outcome)
+            return store_refusal(client_id, request_id, outcome, doing)
+        return [Outgoing((client_id,), outcome)]
+
     def _page(self, client_id: ClientId, request: FetchHistory) -> list[Action]:
         group = self._member_group(client_id, request.request_id, request.group_id)
         if isinstance(group, list):
             return group
         actions = self.commit()  # a page may reach into this turn's messages
+        action = self.news.wants(client_id, "action")
+        if self.cluster is not None:
+            log_, rid = self.log, request.request_id
+            return [
+                *actions,
+                StoreCall(
+                    lambda: log_.page(group, rid, request.before_seq, request.limit, action=action),
+                    lambda outcome: self._answer(client_id, rid, outcome, "read the history"),
+                    client_id,
+                ),
+            ]
         try:
-            action = self.news.wants(client_id, "action")
             page = self.log.page(group, request.request_id, request.before_seq, request.limit, action=action)
         except StoreError:  # the acks of the commit above still go out
             log.exception("storage error op=fetch_history conn=%d group=%d", client_id, group.group_id)
@@ -273,6 +367,18 @@ class ChatCore:
             return refusal(client_id, request.request_id, "rate_limited", message, wait)
         actions = self.commit()  # a search may reach into this turn's messages
         action = self.news.wants(client_id, "action")
+        if self.cluster is not None:
+            if request.before_seq is None:  # from what this process's members have been sent
+                request = dataclasses.replace(request, before_seq=group.stored_seq + 1)
+            log_, rows, asked = self.log, self.config.search_scan_rows, request
+            return [
+                *actions,
+                StoreCall(
+                    lambda: log_.search(group, asked, rows, action=action),
+                    lambda outcome: self._answer(client_id, asked.request_id, outcome, "search the history"),
+                    client_id,
+                ),
+            ]
         try:
             found = self.log.search(group, request, self.config.search_scan_rows, action=action)
         except StoreError:  # the acks of the commit above still go out

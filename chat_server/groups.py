@@ -41,6 +41,10 @@ class Group:
     # re-fold every name. Two names clash when either is equal ("BOB" and "Bob"; Cyrillic and Latin "Alice").
     _name_keys: set[str] = field(default_factory=set)
     _skeletons: set[str] = field(default_factory=set)
+    # Members connected to other server processes (--store redis://), by member key "{node}/{client id}":
+    # their names count for clashes and member lists; they are never recipients here.
+    remote: dict[str, str] = field(default_factory=dict)
+    remote_away: dict[str, str] = field(default_factory=dict)  # member key -> reason, while away
 
     def add(self, client_id: ClientId, name: str) -> None:
         self.members[client_id] = name
@@ -72,6 +76,26 @@ class Group:
         self._skeletons.add(fields.name_skeleton(kept))
         return None if clash else old
 
+    def add_remote(self, key: str, name: str) -> None:
+        self.remove_remote(key)
+        self.remote[key] = name
+        self._name_keys.add(fields.name_key(name))
+        self._skeletons.add(fields.name_skeleton(name))
+
+    def remove_remote(self, key: str) -> str | None:
+        """Remove a member of another process; the name it had, or None if it was not one."""
+        self.remote_away.pop(key, None)
+        name = self.remote.pop(key, None)
+        if name is not None:
+            self._name_keys.discard(fields.name_key(name))
+            self._skeletons.discard(fields.name_skeleton(name))
+        return name
+
+    @property
+    def size(self) -> int:
+        """Members here and on other processes."""
+        return len(self.members) + len(self.remote)
+
     def _changed(self) -> None:
         self._others.clear()
         self._live = None
@@ -80,7 +104,7 @@ class Group:
         return fields.name_key(name) in self._name_keys or fields.name_skeleton(name) in self._skeletons
 
     def member_names(self) -> tuple[str, ...]:
-        return tuple(self.members.values())
+        return (*self.members.values(), *self.remote.values())
 
     def others(self, client_id: ClientId) -> tuple[ClientId, ...]:
         """Every member but ``client_id``: the recipients of membership news about that member."""
@@ -131,6 +155,9 @@ class GroupDirectory:
 
     def get(self, group_id: int) -> Group | None:
         return self._by_id.get(group_id)
+
+    def all(self) -> list[Group]:
+        return list(self._by_id.values())
 
     def name_taken(self, name: str) -> bool:
         """Whether a group's name clashes with ``name``: the same key, or a look-alike (same skeleton)."""

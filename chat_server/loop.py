@@ -19,13 +19,16 @@ from collections.abc import Callable
 from chat_server import auth
 from chat_server.auth_pool import AuthJob, AuthOutcome, AuthPool
 from chat_server.client import Client
+from chat_server.cluster.bus import BusListener
 from chat_server.config import ServerConfig
 from chat_server.connections import Connections
 from chat_server.core import Action, ChatCore, Fanout, HashPassword, Outgoing
 from chat_server.fanout import streams
 from chat_server.listener import Accepted, Listener, format_address
-from chat_server.outgoing import Replay
+from chat_server.outgoing import Replay, StoreCall
 from chat_server.store import default_store_url, open_store
+from chat_server.store.redis import RedisStore
+from chat_server.store_worker import Outcome, StoreWorker, run
 from shared import (
     Error,
     Event,
@@ -70,7 +73,7 @@ class ChatServer:
         self._monotonic = monotonic
         self.store = open_store(config.store_url or default_store_url(), sync=config.sync)
         log.info("store=%s sync=%s", self.store.location, config.sync)
-        self.core = ChatCore(config, self.store, auth.decoy_hash())
+        self.core = ChatCore(config, self.store, auth.decoy_hash(), clock)
         self._selector = selectors.DefaultSelector()
         self._listener = Listener(config, self._selector, _LISTENER)
         self._table = Connections(config, self._selector, self._listener, self._detach)
@@ -79,6 +82,14 @@ class ChatServer:
         self._ids = itertools.count(1)
         self._waker_r, self._waker_w = socket.socketpair()
         self._auth_pool = AuthPool(config.auth_workers, self._wake)
+        # A shared store (Redis) is never called on the loop: its calls run on the store thread, and
+        # what other processes publish arrives through the bus listener; both wake the loop.
+        self._store_worker: StoreWorker | None = None
+        self._bus: BusListener | None = None
+        self._replay_reads: set[Client] = set()  # a catch-up read in flight on the store thread
+        if isinstance(self.store, RedisStore):
+            self._store_worker = StoreWorker(self._wake)
+            self._bus = BusListener(self.store.url, self._wake)
         self._stop_requested = False
         self._next_tick = 0.0
 
@@ -100,6 +111,8 @@ class ChatServer:
         for sock in (self._waker_r, self._waker_w):
             sock.setblocking(False)
         self._selector.register(self._waker_r, selectors.EVENT_READ, _WAKER)
+        if self._bus is not None:
+            self._bus.start()
         log.info("listening on %s%s", format_address(*self.address), " (TLS)" if self._listener.tls else "")
         return self.address
 
@@ -273,6 +286,7 @@ class ChatServer:
             and client.active
             and client.out.size <= self.config.output_high_water
             and not self.core.busy(client.client_id)
+            and not (self._store_worker is not None and self._store_worker.waits(client.client_id))
         )
 
     # --- carrying out the core's actions -----------------------------------------------------------
@@ -286,6 +300,8 @@ class ChatServer:
                 self._deliver(action, now)
             elif isinstance(action, Replay):
                 self._start_replay(action)
+            elif isinstance(action, StoreCall):
+                self._call_store(action)
             else:
                 self._auth_pool.submit(action)
 
@@ -322,6 +338,7 @@ class ChatServer:
                 pass
         except (BlockingIOError, InterruptedError):
             pass
+        self._drain_store()
         for job, outcome in self._auth_pool.finished():
             try:
                 self._finish_auth(job, outcome)
@@ -356,12 +373,20 @@ class ChatServer:
             self._replaying.add(client)
 
     def _wants_replay(self, client: Client) -> bool:
-        return bool(client.replays) and client.active and client.out.size < self.config.output_low_water
+        return (
+            bool(client.replays)
+            and client.active
+            and client.out.size < self.config.output_low_water
+            and client not in self._replay_reads
+        )
 
     def _pump_replay(self, client: Client) -> None:
         """Queue the next pieces of the client's catch-up while its output is below low water."""
         while self._wants_replay(client) and (replays := client.replays):
             replay = replays[0]
+            if self._store_worker is not None:
+                self._read_replay(client, replay)
+                break
             frames, after_seq = self.core.replay_chunk(client.client_id, replay[0], replay[1], self.config.replay_chunk)
             for data in frames:
                 self._table.queue(client, data, self._monotonic(), bulk=True)
@@ -375,6 +400,66 @@ class ChatServer:
             client.replays = None
             self._replaying.discard(client)
 
+    def _read_replay(self, client: Client, replay: list[int]) -> None:
+        """The next part of a catch-up from a shared store: read off the loop, queued when it comes back."""
+
+        def deliver(frames: list[bytes], after_seq: int | None) -> list[Action]:
+            self._replay_reads.discard(client)
+            if (
+                client not in self._table
+                or client.replays is None
+                or not client.replays
+                or client.replays[0] is not replay
+            ):
+                return []
+            for data in frames:
+                self._table.queue(client, data, self._monotonic(), bulk=True)
+            if after_seq is None:
+                client.replays.popleft()
+            else:
+                replay[1] = after_seq
+            if not client.replays:
+                client.replays = None
+                self._replaying.discard(client)
+            return []
+
+        call = self.core.replay_call(client.client_id, replay[0], replay[1], self.config.replay_chunk, deliver)
+        if call is None:
+            deliver([], None)
+        else:
+            self._replay_reads.add(client)
+            self._call_store(call)
+
+    # --- the shared store's calls ----------------------------------------------------------------------
+
+    def _call_store(self, call: StoreCall) -> None:
+        if self._store_worker is None:  # an embedded store answers at once
+            self._store_done(call, run(call))
+            return
+        self._store_worker.submit(call)
+
+    def _store_done(self, call: StoreCall, outcome: Outcome) -> None:
+        """Carry out what follows a store call; an exception fails the client that waited, never the loop."""
+        client_id = call.client_id
+        try:
+            self._carry_out(call.then(outcome))
+        except Exception:
+            client = None if client_id is None else self._table.get(client_id)
+            if client is None:
+                log.exception("internal error after a store call")
+            else:
+                self._fail(client, "finishing a store call")
+
+    def _drain_store(self) -> None:
+        if self._store_worker is not None:
+            for call, outcome in self._store_worker.finished():
+                self._store_done(call, outcome)
+        if self._bus is not None and (events := self._bus.events()):
+            try:
+                self._carry_out(self.core.on_bus(events))
+            except Exception:
+                log.exception("internal error handling what other server processes published")
+
     # --- writing and leaving ---------------------------------------------------------------------
 
     def _flush_pending(self) -> None:
@@ -386,6 +471,23 @@ class ChatServer:
                 if client in self._table and client.doomed is None:
                     self._guarded("writing", flush, client, now)
             self._table.reap()
+
+    def _finish_store_calls(self) -> None:
+        """At shutdown with a shared store: wait for the commits in flight (their senders are answered),
+        then take this process's members out of every member list at once."""
+        worker = self._store_worker
+        if worker is None:
+            return
+        deadline = self._monotonic() + max(self.config.shutdown_grace, 2.0)
+        left = False
+        while self._monotonic() < deadline:
+            if not worker.in_flight:
+                if left:
+                    break
+                self._carry_out(self.core.leave_cluster())
+                left = True
+            if worker.wait(0.1):
+                self._drain_store()
 
     def _detach(self, client: Client) -> None:
         """The client is closing or gone: tell the core once; its inbox and replays are dropped."""
@@ -405,6 +507,7 @@ class ChatServer:
         # Messages the rate limiter holds are posted now, then stored and acknowledged: never lost.
         self._carry_out(self.core.release_all_held(self._clock()))
         self._carry_out(self.core.commit())
+        self._finish_store_calls()
         goodbye = encode(ServerClosing("the server is shutting down"))
         self._table.close_all(goodbye, "server shutting down", self._monotonic())
         deadline = self._monotonic() + self.config.shutdown_grace
@@ -415,6 +518,10 @@ class ChatServer:
         for client in self._table:
             self._table.drop(client, "server shut down")
         self._auth_pool.shutdown()
+        if self._bus is not None:
+            self._bus.stop()
+        if self._store_worker is not None:
+            self._store_worker.stop()
         self.store.close()
         self._selector.close()
         self._waker_r.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
@@ -31,6 +32,9 @@ from shared import (
     fields,
 )
 
+if TYPE_CHECKING:
+    from chat_server.cluster.node import ClusterNode
+
 OFFERED = frozenset(FEATURES)
 """What this server offers in ``welcome.features``."""
 
@@ -44,6 +48,7 @@ class MemberNews:
         self._typing: dict[ClientId, TokenBucket] = {}  # made on first use: most clients never type
         self._news: dict[ClientId, TokenBucket] = {}
         self._away: dict[ClientId, str] = {}  # connection -> reason ("" for none)
+        self.cluster: ClusterNode | None = None  # set when this process shares groups over Redis
 
     def hello(self, client_id: ClientId, asked: Iterable[str]) -> tuple[str, ...]:
         """Remember what the connection asked for; the ``welcome.features`` to answer (() if it asked nothing)."""
@@ -65,6 +70,15 @@ class MemberNews:
         """Those of ``clients`` that asked for ``feature``."""
         features = self._features
         return frozenset(cid for cid in clients if feature in features.get(cid, ()))
+
+    @property
+    def away_reasons(self) -> dict[ClientId, str]:
+        """The connections that are away, with their reasons ("" for none)."""
+        return self._away
+
+    def having(self, recipients: Iterable[ClientId], feature: str) -> tuple[ClientId, ...]:
+        """Those of ``recipients`` that asked for ``feature``."""
+        return self._with(recipients, feature)
 
     def _with(self, recipients: Iterable[ClientId], feature: str) -> tuple[ClientId, ...]:
         features = self._features
@@ -88,7 +102,10 @@ class MemberNews:
         if not bucket.take(now):
             return []
         recipients = self._with(group.others(client_id), "typing")
-        return [Outgoing(recipients, MemberTyping(group.group_id, name))] if recipients else []
+        actions: list[Action] = [Outgoing(recipients, MemberTyping(group.group_id, name))] if recipients else []
+        if self.cluster is not None and group.remote:
+            actions.append(self.cluster.typing(group.group_id, name))
+        return actions
 
     # --- presence -------------------------------------------------------------------------------------
 
@@ -102,6 +119,8 @@ class MemberNews:
         else:
             self._away.pop(client_id, None)
         actions: list[Action] = [Outgoing((client_id,), PresenceSet(request.request_id, request.away, reason))]
+        if self.cluster is not None and (joined := self.groups.groups_of(client_id)):
+            actions.append(self.cluster.presence(client_id, [g.group_id for g in joined], request.away, reason))
         for group in self.groups.groups_of(client_id):
             recipients = self._with(group.members, "presence")
             if recipients:
@@ -117,6 +136,10 @@ class MemberNews:
             for cid, name in group.members.items():
                 if cid != client_id and (reason := self._away.get(cid)) is not None:
                     to_joiner.append(Outgoing((client_id,), MemberPresence(group.group_id, name, True, reason)))
+            for key, reason in group.remote_away.items():  # members of other processes (--store redis://)
+                to_joiner.append(
+                    Outgoing((client_id,), MemberPresence(group.group_id, group.remote[key], True, reason))
+                )
         to_others: list[Action] = []
         reason = self._away.get(client_id)
         if reason is not None and (recipients := self._with(group.others(client_id), "presence")):
@@ -139,12 +162,20 @@ class MemberNews:
             return refusal(client_id, rid, "name_taken", message)
         token = self.tokens.issue(group.group_id, fields.name_key(request.name), now)
         actions: list[Action] = [Outgoing((client_id,), Renamed(rid, group.group_id, request.name, token))]
-        others = group.others(client_id)
-        if knowing := self._with(others, "rename"):
-            actions.append(Outgoing(knowing, MemberRenamed(group.group_id, old, request.name)))
-        if older := self._without(others, "rename"):
+        actions += self.rename_news(group, group.others(client_id), old, request.name)
+        if self.cluster is not None:
+            actions.append(self.cluster.renamed(group.group_id, client_id, request.name))
+        return actions
+
+    def rename_news(self, group: Group, recipients: tuple[ClientId, ...], old: str, new: str) -> list[Action]:
+        """A member's rename told to ``recipients``: as itself to those that asked for "rename", as a
+        leave and a join to the others."""
+        actions: list[Action] = []
+        if knowing := self._with(recipients, "rename"):
+            actions.append(Outgoing(knowing, MemberRenamed(group.group_id, old, new)))
+        if older := self._without(recipients, "rename"):
             actions.append(Outgoing(older, MemberLeft(group.group_id, old)))
-            actions.append(Outgoing(older, MemberJoined(group.group_id, request.name)))
+            actions.append(Outgoing(older, MemberJoined(group.group_id, new)))
         return actions
 
     def _over_rate(self, client_id: ClientId, request_id: int, now: float) -> list[Action]:

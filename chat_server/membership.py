@@ -12,16 +12,20 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.guard import Guard
 from chat_server.member_pages import member_pages
 from chat_server.message_log import MessageLog
-from chat_server.outgoing import Action, HashPassword, Outgoing, Replay, VerifyPassword, refusal
+from chat_server.outgoing import Action, HashPassword, Outgoing, Replay, StoreCall, VerifyPassword, refusal
 from chat_server.resume import ResumeTokens
-from chat_server.store import StoreError
+from chat_server.store import StoreBusy, StoreError
 from shared import CreateGroup, Error, GroupCreated, GroupJoined, JoinGroup, MemberJoined, MemberLeft, fields, limits
+
+if TYPE_CHECKING:
+    from chat_server.cluster.node import ClusterNode
 
 log = logging.getLogger("chat_server")
 
@@ -31,6 +35,17 @@ BAD_CREDENTIALS = "wrong group ID or password"
 JoinNews = Callable[[Group, ClientId], tuple[list[Action], list[Action]]]
 # A full hashing queue drains at about a hash per worker every 0.5 s: try again after about that.
 SERVER_BUSY_RETRY = 1.0
+# A shared store (Redis) that did not answer: most restarts are over within a second.
+UNAVAILABLE_RETRY = 1.0
+
+
+def store_refusal(client_id: ClientId, request_id: int, exc: StoreError, doing: str) -> list[Action]:
+    """The answer to a request the store failed: ``unavailable`` (try again soon) when a shared store did
+    not answer, else ``internal``."""
+    if isinstance(exc, StoreBusy):
+        message = f"the chat's shared store is unavailable; could not {doing}; try again"
+        return refusal(client_id, request_id, "unavailable", message, UNAVAILABLE_RETRY)
+    return refusal(client_id, request_id, "internal", f"could not {doing}; try again")
 
 
 class Membership:
@@ -50,6 +65,8 @@ class Membership:
         self.config, self.groups, self.guard, self.log, self.tokens = config, groups, guard, log_, tokens
         self._decoy_hash = decoy_hash
         self._join_news = join_news
+        self.cluster: ClusterNode | None = None  # set when this process shares groups over Redis
+        self.connected: Callable[[ClientId], bool] = lambda _client_id: True
 
     def _membership_cap(self, client_id: ClientId, request_id: int) -> list[Action]:
         if len(self.groups.groups_of(client_id)) >= self.config.max_groups_per_connection:
@@ -105,14 +122,49 @@ class Membership:
         if refused:
             return refused
         key = fields.group_name_key(request.group_name)
+        if self.cluster is not None:
+            return [self._create_shared(client_id, request, key, password_hash, now)]
         try:
             group_id = self.log.store.create_group(request.group_name, key, password_hash, int(now * 1000))
         except StoreError:
             log.exception("storage error op=create_group conn=%d", client_id)
             return refusal(client_id, request.request_id, "internal", "the group could not be stored; try again")
+        return self._created(client_id, request, group_id, password_hash, now)
+
+    def _create_shared(
+        self, client_id: ClientId, request: CreateGroup, key: str, password_hash: str, now: float
+    ) -> StoreCall:
+        """Create the group in the shared store and make its creator a member there, off the loop."""
+        assert self.cluster is not None
+        store, roster, node = self.log.store, self.cluster.roster, self.cluster.node
+
+        def work() -> int:
+            group_id = store.create_group(request.group_name, key, password_hash, int(now * 1000))
+            roster.claim(group_id, node, client_id, request.name, False, "")  # a new group: no name is taken
+            return group_id
+
+        def then(outcome: int | StoreError) -> list[Action]:
+            if isinstance(outcome, StoreError):
+                if not isinstance(outcome, StoreBusy) and "taken" in str(outcome):
+                    message = f"a group named {request.group_name!r} (or one that looks the same) already exists"
+                    return refusal(client_id, request.request_id, "group_name_taken", message)
+                log.error("storage error op=create_group conn=%d: %s", client_id, outcome)
+                return store_refusal(client_id, request.request_id, outcome, "store the group")
+            if not self.connected(client_id):
+                assert self.cluster is not None
+                return [self.cluster.release(outcome, client_id)]  # the group stays; its creator is gone
+            return self._created(client_id, request, outcome, password_hash, now)
+
+        return StoreCall(work, then, client_id)
+
+    def _created(
+        self, client_id: ClientId, request: CreateGroup, group_id: int, password_hash: str, now: float
+    ) -> list[Action]:
         self.guard.group_created(client_id, now)
-        group = Group(group_id, request.group_name, password_hash)
-        self.groups.add(group)
+        group = self.groups.get(group_id)
+        if group is None:  # another process's news of it may have come first (--store redis://)
+            group = Group(group_id, request.group_name, password_hash)
+            self.groups.add(group)
         self.groups.add_member(group, client_id, request.name)
         log.info(
             "group created id=%d name=%r conn=%d address=%s",
@@ -144,14 +196,46 @@ class Membership:
             return self._refused(client_id, request, refused)
         # Counted as a wrong guess now, while it is checked: guesses in flight count (refunded if right).
         self.guard.guess_started(client_id, request.group_id, now)
+        if self.cluster is not None and self.groups.get(request.group_id) is None:
+            return [
+                self.cluster.load_group_then(
+                    request.group_id, client_id, lambda failed: self._verify(client_id, request, failed)
+                )
+            ]
+        return self._verify(client_id, request, None)
+
+    def _verify(self, client_id: ClientId, request: JoinGroup, failed: StoreError | None) -> list[Action]:
+        if failed is not None:  # the group could not be looked up in the shared store
+            self.guard.end_auth(client_id)
+            return store_refusal(client_id, request.request_id, failed, "look the group up")
         group = self.groups.get(request.group_id)
         return [VerifyPassword(client_id, request, group.password_hash if group else self._decoy_hash)]
 
-    def _join_with_token(self, client_id: ClientId, request: JoinGroup, token: str, now: float) -> list[Action]:
+    def _join_with_token(
+        self, client_id: ClientId, request: JoinGroup, token: str, now: float, *, looked_up: bool = False
+    ) -> list[Action]:
         # Checked on the loop: an HMAC of a few dozen bytes, compared in constant time; no hash, no queue.
         if refused := self._membership_cap(client_id, request.request_id):
             return self._refused(client_id, request, refused)
         group = self.groups.get(request.group_id)
+        if (
+            group is None
+            and not looked_up
+            and self.cluster is not None
+            and self.tokens.valid(token, request.group_id, fields.name_key(request.name), now)
+        ):
+            # A token for a group another process made, whose news has not come yet: look it up first.
+            return [
+                self.cluster.load_group_then(
+                    request.group_id,
+                    client_id,
+                    lambda failed: (
+                        store_refusal(client_id, request.request_id, failed, "look the group up")
+                        if failed
+                        else self._join_with_token(client_id, request, token, now)
+                    ),
+                )
+            ]
         key = fields.name_key(request.name)
         if group is None or not self.tokens.valid(token, request.group_id, key, now):
             self.guard.guess_started(client_id, request.group_id, now)  # a wrong token is a failed guess
@@ -189,7 +273,7 @@ class Membership:
         if group.name_in_use(request.name):
             message = f"someone in this group is already called {request.name!r} (or a name that looks the same)"
             return refusal(client_id, rid, "name_taken", message)
-        if len(group.members) >= limits.MAX_MEMBERS_IN_FRAME:
+        if group.size >= limits.MAX_MEMBERS_IN_FRAME:
             return refusal(client_id, rid, "group_full", "this group is full")
         return self._membership_cap(client_id, rid)  # a token join may have filled the connection meanwhile
 
@@ -197,6 +281,35 @@ class Membership:
         """Make ``client_id`` a member: the reply (paged), then its catch-up, and the news to the others."""
         if refused := self._admission_refusal(client_id, group, request):
             return self._refused(client_id, request, refused)
+        if self.cluster is not None:
+            return [self._claim(client_id, group, request, now, via)]
+        return self._admitted(client_id, group, request, now, via)
+
+    def _claim(self, client_id: ClientId, group: Group, request: JoinGroup, now: float, via: str) -> StoreCall:
+        """Make the joiner a member in the shared store first, where a name is claimed atomically across
+        processes; then admit it here (if it is still connected and still may)."""
+        assert self.cluster is not None
+        cluster = self.cluster
+
+        def then(outcome: tuple[bool, int] | StoreError) -> list[Action]:
+            if isinstance(outcome, StoreError):
+                log.error("storage error op=join conn=%d group=%d: %s", client_id, group.group_id, outcome)
+                return store_refusal(client_id, request.request_id, outcome, "join the group")
+            claimed, last_seq = outcome
+            if not claimed:
+                message = f"someone in this group is already called {request.name!r}"
+                return self._refused(client_id, request, refusal(client_id, request.request_id, "name_taken", message))
+            if not self.connected(client_id):
+                return [cluster.release(group.group_id, client_id)]
+            if refused := self._admission_refusal(client_id, group, request):  # a local join came first
+                return [cluster.release(group.group_id, client_id), *self._refused(client_id, request, refused)]
+            if not group.members:  # nobody here followed the group: it is where the store says
+                cluster.sequencer.skip_to(group, last_seq, cluster.clock())
+            return self._admitted(client_id, group, request, now, via)
+
+        return cluster.claim(group.group_id, client_id, request.name, then)
+
+    def _admitted(self, client_id: ClientId, group: Group, request: JoinGroup, now: float, via: str) -> list[Action]:
         self.groups.add_member(group, client_id, request.name)
         log.info(
             "join accepted conn=%d group=%d address=%s via=%s",
@@ -233,4 +346,9 @@ class Membership:
         name = self.groups.remove_member(group, client_id)
         if name is None:
             return []
-        return [Outgoing(tuple(group.members), MemberLeft(group.group_id, name))]
+        actions: list[Action] = [Outgoing(tuple(group.members), MemberLeft(group.group_id, name))]
+        if self.cluster is not None:
+            actions.append(self.cluster.release(group.group_id, client_id))
+            if not group.members:
+                self.cluster.sequencer.forget(group.group_id)
+        return actions

@@ -19,10 +19,11 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from chat_server.cluster.sequencer import Held
 from chat_server.groups import ClientId, Group, GroupDirectory
-from chat_server.outgoing import Action, Fanout, Post
+from chat_server.outgoing import Action, Fanout, Outgoing, Post, StoreCall
 from chat_server.store import Store, StoredMessage, StoreError
 from chat_server.store.base import StoreBusy
 from shared import (
@@ -40,6 +41,9 @@ from shared import (
 )
 from shared.codec import encode_fields
 
+if TYPE_CHECKING:
+    from chat_server.cluster.node import ClusterNode
+
 log = logging.getLogger("chat_server")
 # Encoded bytes one history entry costs beyond its text and sender (array header, seq, ts, str headers).
 _ENTRY_OVERHEAD = 32
@@ -50,6 +54,9 @@ _PAGE_OVERHEAD = 128
 _REPLAY_FIRST_READ = 16
 _REPLAY_LARGEST_READ = 256
 _NOT_STORED = "the server could not store your message; send it again"
+_UNAVAILABLE = "the chat's shared store is unavailable; your message was not stored; send it again"
+# A shared store that did not answer is usually back within a second (a Redis restart).
+UNAVAILABLE_RETRY = 1.0
 # Which of some connections asked for a feature (MemberNews.with_feature): who gets a /me line as one.
 FeatureFilter = Callable[[frozenset[ClientId], str], frozenset[ClientId]]
 
@@ -60,7 +67,24 @@ def action_as_text(sender: str, text: str) -> str:
     return line if len(line) <= limits.MAX_TEXT_LENGTH else line[: limits.MAX_TEXT_LENGTH - 1] + "…"
 
 
-def _action_frames(message: StoredMessage, seq: int, ts: int) -> tuple[bytes, bytes]:
+class PostedMessage(Protocol):
+    """What a ``message_posted`` is made of: a stored message, or one another process published."""
+
+    @property
+    def group_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def ts(self) -> int: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def action(self) -> bool: ...
+
+
+def _action_frames(message: PostedMessage, seq: int, ts: int) -> tuple[bytes, bytes]:
     """A /me line's message_posted: as one (``action`` true), and as text for those who did not ask."""
     gid, sender, text = message.group_id, message.sender, message.text
     as_text = action_as_text(sender, text)
@@ -127,6 +151,10 @@ class MessageLog:
         self.busy_retries = busy_retries
         self._pending: list[_Pending] = []
         self._busy_tries = 0  # commits in a row that found the database locked
+        # Set when the store is shared with other processes (--store redis://): seqs are then given by
+        # the store at commit, and delivered through the node's sequencer in order.
+        self.cluster: ClusterNode | None = None
+        self._committing = False  # a shared-store commit is in flight: the next waits for its answer
 
     @property
     def pending(self) -> int:
@@ -150,6 +178,10 @@ class MessageLog:
             seq, first_ts = earlier
             self._pending.append(_Pending(client_id, request_id, group.group_id, seq, first_ts, None))
             return
+        if self.cluster is not None:  # the shared store gives the seq at commit; it knows every resend
+            message = StoredMessage(group.group_id, 0, ts, sender, request.text, client_msg_id, request.action)
+            self._pending.append(_Pending(client_id, request_id, group.group_id, 0, ts, message))
+            return
         seq = group.next_seq()
         message = StoredMessage(group.group_id, seq, ts, sender, request.text, client_msg_id, request.action)
         if client_msg_id is not None:
@@ -162,6 +194,8 @@ class MessageLog:
         """Store everything pending in one transaction, then return the acks and the fan-out."""
         if not self._pending:
             return []
+        if self.cluster is not None:
+            return self._commit_shared()
         batch = self._pending
         try:
             self.store.append([p.message for p in batch if p.message is not None])
@@ -177,6 +211,84 @@ class MessageLog:
             fate = {}
         self._pending, self._busy_tries = [], 0
         return self._settle(batch, fate)
+
+    # --- commit to a shared store -------------------------------------------------------------------
+
+    def _commit_shared(self) -> list[Action]:
+        """One commit in flight at a time (the store gives seqs in the order it stores batches); what is
+        posted meanwhile goes in the next, sent as soon as this one's answer comes back."""
+        if self._committing:
+            return []
+        assert self.cluster is not None
+        batch, self._pending, self._committing = self._pending, [], True
+        messages = [p.message for p in batch if p.message is not None]
+        store, origin = self.cluster.store, self.cluster.node
+        return [StoreCall(lambda: store.commit(messages, origin), lambda outcome: self._settle_shared(batch, outcome))]
+
+    def _settle_shared(self, batch: list[_Pending], outcome: list[tuple[int, int, bool]] | StoreError) -> list[Action]:
+        """The shared store's answer: acknowledge and release in seq order (the sequencer holds a message
+        until those before it, from other processes, have gone out), or refuse the whole batch."""
+        assert self.cluster is not None
+        self._committing = False
+        actions: list[Action] = []
+        if isinstance(outcome, StoreError):
+            busy = isinstance(outcome, StoreBusy)  # Redis did not answer: try again soon
+            log.error("storage error op=commit messages=%d: %s", len(batch), outcome)
+            for p in batch:
+                if p.message is None:  # a resend answered from memory was stored long ago
+                    actions.append(self._reply_only(p, p.seq, p.ts))
+                elif busy:
+                    error = Error(p.request_id, "unavailable", _UNAVAILABLE, round(UNAVAILABLE_RETRY * 1000))
+                    actions.append(Outgoing((p.client_id,), error))
+                else:
+                    actions.append(Outgoing((p.client_id,), Error(p.request_id, "internal", _NOT_STORED)))
+            return actions + self.commit()
+        results = iter(outcome)
+        now = self.cluster.clock()
+        released: dict[int, tuple[Group, list[Held]]] = {}
+        for p in batch:
+            if p.message is None:
+                actions.append(self._reply_only(p, p.seq, p.ts))
+                continue
+            seq, ts, new = next(results)
+            group, m = self.groups.get(p.group_id), p.message
+            if seq == 0 or group is None:
+                actions.append(Outgoing((p.client_id,), Error(p.request_id, "internal", _NOT_STORED)))
+                continue
+            if m.client_msg_id is not None:
+                group.remember_client_id(fields.name_key(m.sender), m.client_msg_id, seq, ts)
+            if not new:  # a resend of a message stored before: its original seq and ts, nothing posted
+                actions.append(self._reply_only(p, seq, ts))
+                continue
+            posted, as_text = self.frames(m._replace(seq=seq, ts=ts))
+            reply = encode_fields(MessageAccepted, p.request_id, p.group_id, seq, ts)
+            out = self.cluster.sequencer.offer(group, seq, Held(p.client_id, reply, posted, as_text), now)
+            released.setdefault(p.group_id, (group, []))[1].extend(out)
+        for group, out in released.values():
+            actions += self.release(group, out)
+        return actions + self.commit()
+
+    @staticmethod
+    def _reply_only(p: _Pending, seq: int, ts: int) -> Action:
+        """A sender's ``message_accepted`` alone (its message is not posted again)."""
+        reply = encode_fields(MessageAccepted, p.request_id, p.group_id, seq, ts)
+        return Fanout(frozenset(), [(p.client_id, reply, None)])
+
+    @staticmethod
+    def frames(m: PostedMessage) -> tuple[bytes, bytes | None]:
+        """A stored message's ``message_posted``; for a /me line, also the frame as text for the
+        connections that did not ask for "action"."""
+        if not m.action:
+            return encode_fields(MessagePosted, m.group_id, m.seq, m.ts, m.sender, m.text), None
+        return _action_frames(m, m.seq, m.ts)
+
+    def release(self, group: Group, released: list[Held]) -> list[Action]:
+        """Fan out a run of a group's messages the sequencer released, in seq order."""
+        if not released:
+            return []
+        posts: list[Post] = [(h.client_id, h.reply, h.posted) for h in released]
+        texts = {i: h.as_text for i, h in enumerate(released) if h.as_text is not None}
+        return self._fanouts({group.group_id: (group, posts)}, {group.group_id: texts} if texts else {})
 
     def _recover(self, batch: list[_Pending], exc: StoreError) -> Fate:
         """The batch was refused whole. Find the resends in it (ids the store already holds: after a

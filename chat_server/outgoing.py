@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from chat_server.groups import ClientId
 from shared import CreateGroup, Error, Event, JoinGroup, limits
@@ -76,7 +78,26 @@ class Replay:
     after_seq: int
 
 
-Action = Outgoing | Fanout | HashPassword | VerifyPassword | Replay
+@dataclass(frozen=True, slots=True)
+class StoreCall:
+    """Run ``work`` against the store off the loop (a shared store: Redis), then ``then`` on the loop.
+
+    ``then`` gets what ``work`` returned, or the :class:`chat_server.store.StoreError` it raised, and
+    returns the actions that follow. With an embedded store (SQLite, memory) the loop runs both at
+    once, so the two kinds of store share one code path. ``work`` must not touch the core's state: it
+    runs on another thread; ``then`` runs on the loop thread, in the order the calls were made.
+
+    Args:
+        client_id: the connection whose request waits for this call (its next request waits too),
+            or None for the server's own work (a commit, a heartbeat).
+    """
+
+    work: Callable[[], Any]
+    then: Callable[[Any], list[Action]]
+    client_id: ClientId | None = None
+
+
+Action = Outgoing | Fanout | HashPassword | VerifyPassword | Replay | StoreCall
 
 
 def refusal(

@@ -30,7 +30,8 @@ def default_store_url() -> str:
 
 
 def open_store(url: str, *, sync: str = "normal") -> Store:
-    """Open the store a URL names: ``memory:``, or ``sqlite:///PATH`` where PATH is relative to the working
+    """Open the store a URL names: ``memory:``, ``redis://HOST:PORT/DB`` (shared by several processes),
+    or ``sqlite:///PATH`` where PATH is relative to the working
     directory unless it starts with ``/`` (so ``sqlite:////var/lib/chat.db`` is absolute, as in SQLAlchemy).
     The store's ``location`` is the path resolved at open: log it, since a relative one is easy to misread.
 
@@ -42,4 +43,8 @@ def open_store(url: str, *, sync: str = "normal") -> Store:
         return MemoryStore()
     if url.startswith("sqlite:///"):
         return SqliteStore(Path(url.removeprefix("sqlite:///")).expanduser(), sync=sync)
-    raise ValueError(f"unknown store {url!r}: use memory: or sqlite:///PATH")
+    if url.startswith(("redis://", "rediss://")):  # rediss: Redis over TLS
+        from chat_server.store.redis import RedisStore  # noqa: PLC0415 (redis-py is an optional extra)
+
+        return RedisStore(url)
+    raise ValueError(f"unknown store {url!r}: use memory:, sqlite:///PATH, redis://HOST:PORT/DB or rediss://...")

@@ -13,6 +13,9 @@ Layout, all under ``groupchat:`` (one database may hold other data beside ours):
   and ``XRANGE``/``XREVRANGE`` over ID ranges are the history pages.
 - ``cid:{id}``: hash from ``{sender name key}\\0{client_msg_id}`` to the seq stored under it (resends).
 - ``secret``: 32 random bytes, set once with ``SET NX``.
+- ``bus``: the pub/sub channel of cluster mode (:mod:`chat_server.cluster.events`): :meth:`RedisStore.commit`
+  and :meth:`RedisStore.create_group` publish on it from inside their scripts; members, names and node
+  heartbeats are :mod:`chat_server.cluster.roster`'s keys.
 
 Writes go through Lua scripts, so a batch is stored whole or not at all, as one SQLite transaction
 would be, even with other processes writing at the same time. Redis's own persistence settings
@@ -35,13 +38,17 @@ from chat_server.store.base import GroupRecord, SearchPage, StoreBusy, StoredMes
 from chat_server.store.search import scan_range, search_rows
 from shared import fields
 
-__all__ = ["DEFAULT_TIMEOUT", "RedisStore", "StoreUnavailable"]
+__all__ = ["BUS_CHANNEL", "DEFAULT_TIMEOUT", "PREFIX", "Committed", "RedisStore", "StoreUnavailable"]
 
 PREFIX = "groupchat:"
+BUS_CHANNEL = PREFIX + "bus"
 DEFAULT_TIMEOUT = 1.0
 """Seconds a call may wait on Redis before it fails as unavailable: a stalled Redis must not stall us long."""
 _SECRET_BYTES = 32
+_GROUP_FIELDS = ["name", "hash", "last_seq"]
 _Rows = list[tuple[bytes, dict[bytes, bytes]]]
+Committed = tuple[int, int, bool]
+"""What :meth:`RedisStore.commit` says of one message: (seq, ts, stored now)."""
 
 # KEYS: group_names, next_group_id. ARGV: prefix, name, name_key, password hash, ts.
 _CREATE_GROUP = """
@@ -50,6 +57,7 @@ local id = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], ARGV[3], id)
 redis.call('HSET', ARGV[1] .. 'group:' .. id, 'name', ARGV[2], 'name_key', ARGV[3], 'hash', ARGV[4],
            'ts', ARGV[5], 'last_seq', 0)
+redis.call('PUBLISH', ARGV[1] .. 'bus', cmsgpack.pack({'g', id}))
 return id
 """
 
@@ -99,6 +107,55 @@ return 'ok'
 """
 
 
+# Cluster mode's write: Redis allocates the seqs, so processes never race for one, and each stored
+# message is PUBLISHed (as events.Posted) in the same step, so the bus carries a group's messages in
+# seq order. ARGV: prefix, origin node, then 7 fields per message: group id, ts, sender, sender key,
+# text, client id ('' = none), action ('1' or ''). Returns 3 numbers per message: seq, ts, stored (1/0);
+# 0, 0, 0 for an unknown group; the first copy's seq and ts, then 0, for a resend (not stored again, nor
+# published).
+# A resend is checked against the cid hash as each message is written, so a second copy within the
+# batch is found too.
+_COMMIT = """
+local prefix, origin = ARGV[1], ARGV[2]
+local known = {}
+local out = {}
+for i = 3, #ARGV, 7 do
+  local gid, ts, sender, key, text, cid = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],
+    ARGV[i + 5]
+  local group = prefix .. 'group:' .. gid
+  local log = prefix .. 'log:' .. gid
+  if known[gid] == nil then known[gid] = redis.call('EXISTS', group) == 1 end
+  local first = nil
+  if known[gid] and cid ~= '' then first = redis.call('HGET', prefix .. 'cid:' .. gid, key .. '\\0' .. cid) end
+  if not known[gid] then
+    table.insert(out, 0); table.insert(out, 0); table.insert(out, 0)
+  elseif first then
+    local rows = redis.call('XRANGE', log, first .. '-0', first .. '-0')
+    local first_ts = 0
+    if rows[1] then
+      local row = rows[1][2]
+      for j = 1, #row, 2 do if row[j] == 't' then first_ts = tonumber(row[j + 1]) end end
+    end
+    table.insert(out, tonumber(first)); table.insert(out, first_ts); table.insert(out, 0)
+  else
+    local seq = redis.call('HINCRBY', group, 'last_seq', 1)
+    local action = ARGV[i + 6] ~= ''
+    local entry = {log, seq .. '-0', 't', ARGV[i + 1], 's', sender, 'x', text}
+    if cid ~= '' then
+      table.insert(entry, 'c'); table.insert(entry, cid)
+      redis.call('HSET', prefix .. 'cid:' .. gid, key .. '\\0' .. cid, seq)
+    end
+    if action then table.insert(entry, 'a'); table.insert(entry, '1') end
+    redis.call('XADD', unpack(entry))
+    redis.call('PUBLISH', prefix .. 'bus',
+               cmsgpack.pack({'p', origin, tonumber(gid), seq, ts, sender, text, action}))
+    table.insert(out, seq); table.insert(out, ts); table.insert(out, 1)
+  end
+end
+return out
+"""
+
+
 class StoreUnavailable(StoreBusy):
     """Redis did not answer (down, restarting, unreachable): nothing was done; try again later."""
 
@@ -117,13 +174,15 @@ class RedisStore:
             raise StoreError("the redis store needs redis-py: pip install 'groupchat[redis]'") from exc
         self._errors = redis.exceptions
         parts = urlsplit(url)
+        self._url = url
         self._location = f"redis://{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
         self._redis = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=False
         )
         self._create_group = self._redis.register_script(_CREATE_GROUP)
         self._append = self._redis.register_script(_APPEND)
-        with self._failures("open the store"):
+        self._commit = self._redis.register_script(_COMMIT)
+        with self.failures("open the store"):
             self._redis.ping()
             self._redis.set(PREFIX + "secret", secrets.token_bytes(_SECRET_BYTES), nx=True)
             secret = self._redis.get(PREFIX + "secret")
@@ -135,23 +194,33 @@ class RedisStore:
     def location(self) -> str:
         return self._location
 
+    @property
+    def url(self) -> str:
+        """The URL this store was opened with, for the bus listener's own connection."""
+        return self._url
+
+    @property
+    def redis(self) -> Any:  # redis.Redis: an optional import, so not named in a signature
+        """The client (bytes replies, this store's timeout), shared with the roster on the same thread."""
+        return self._redis
+
     def load_groups(self) -> list[GroupRecord]:
-        with self._failures("load the groups"):
+        with self.failures("load the groups"):
             ids = sorted(int(v) for v in cast("list[bytes]", self._redis.hvals(PREFIX + "group_names")))
             pipe = self._redis.pipeline(transaction=False)
             for group_id in ids:
-                pipe.hmget(PREFIX + f"group:{group_id}", ["name", "hash", "last_seq"])
+                pipe.hmget(PREFIX + f"group:{group_id}", _GROUP_FIELDS)
             rows = pipe.execute()
-        groups = []
-        for group_id, (name, password_hash, last_seq) in zip(ids, rows, strict=True):
-            try:
-                groups.append(GroupRecord(group_id, _text(name), _text(password_hash), int(last_seq)))
-            except (TypeError, ValueError) as exc:  # a field missing (None) or not text/number
-                raise StoreError(f"group {group_id} in {self._location} is damaged: its record is incomplete") from exc
-        return groups
+        return [self._group(group_id, row) for group_id, row in zip(ids, rows, strict=True)]
+
+    def load_group(self, group_id: int) -> GroupRecord | None:
+        """One group (another process created it: events.GroupAdded), or None if there is no such group."""
+        with self.failures(f"load group {group_id}"):
+            row = cast("list[bytes | None]", self._redis.hmget(PREFIX + f"group:{group_id}", _GROUP_FIELDS))
+        return None if row[0] is None else self._group(group_id, row)
 
     def create_group(self, name: str, name_key: str, password_hash: str, ts: int) -> int:
-        with self._failures("create a group"):
+        with self.failures("create a group"):
             group_id = int(
                 self._create_group(
                     keys=[PREFIX + "group_names", PREFIX + "next_group_id"],
@@ -169,15 +238,42 @@ class RedisStore:
         for m in messages:
             args += [m.group_id, m.seq, m.ts, m.sender, fields.name_key(m.sender), m.text, m.client_msg_id or ""]
             args.append("1" if m.action else "")
-        with self._failures(f"store {len(messages)} message(s)"):
+        with self.failures(f"store {len(messages)} message(s)"):
             verdict = _text(self._append(keys=[], args=args))
         if verdict != "ok":
             raise StoreError(f"cannot store {len(messages)} message(s): {verdict}")
 
+    def commit(self, messages: list[StoredMessage], origin: str) -> list[Committed]:
+        """Store a batch with seqs Redis allocates, and publish each stored message on the bus.
+
+        Unlike :meth:`append`, each message stands alone: the given ``seq`` is ignored; a message
+        whose (sender name key, client_msg_id) is already stored, earlier or in this batch, is a resend
+        and gives the first copy's ``(seq, ts, False)``; one for an unknown group gives ``(0, 0, False)``.
+
+        Args:
+            origin: the committing process's node id, so it can skip its own ``Posted`` on the bus.
+
+        Returns:
+            One ``(seq, ts, stored)`` per message, in order.
+
+        Raises:
+            StoreUnavailable: Redis did not answer; nothing may be taken as stored (a resend finds out).
+            StoreError: Redis refused the script.
+        """
+        if not messages:
+            return []
+        args: list[Any] = [PREFIX, origin]
+        for m in messages:
+            args += [m.group_id, m.ts, m.sender, fields.name_key(m.sender), m.text, m.client_msg_id or ""]
+            args.append("1" if m.action else "")
+        with self.failures(f"store {len(messages)} message(s)"):
+            out = cast("list[int]", self._commit(keys=[], args=args))
+        return [(out[i], out[i + 1], out[i + 2] == 1) for i in range(0, len(out), 3)]
+
     def messages_before(self, group_id: int, before_seq: int, limit: int) -> list[StoredMessage]:
         if before_seq <= 1 or limit <= 0:
             return []
-        with self._failures("read history"):
+        with self.failures("read history"):
             log = PREFIX + f"log:{group_id}"
             rows = cast("_Rows", self._redis.xrevrange(log, max=str(before_seq - 1), min="-", count=limit))
         return [self._message(group_id, entry_id, row) for entry_id, row in reversed(rows)]
@@ -185,7 +281,7 @@ class RedisStore:
     def messages_after(self, group_id: int, after_seq: int, limit: int) -> list[StoredMessage]:
         if limit <= 0:
             return []
-        with self._failures("read history"):
+        with self.failures("read history"):
             rows = cast(
                 "_Rows",
                 self._redis.xrange(PREFIX + f"log:{group_id}", min=f"{max(after_seq, 0) + 1}", max="+", count=limit),
@@ -193,7 +289,7 @@ class RedisStore:
         return [self._message(group_id, entry_id, row) for entry_id, row in rows]
 
     def find_by_client_id(self, group_id: int, sender_key: str, client_msg_id: str) -> StoredMessage | None:
-        with self._failures("look up a resend"):
+        with self.failures("look up a resend"):
             seq = cast("bytes | None", self._redis.hget(PREFIX + f"cid:{group_id}", f"{sender_key}\0{client_msg_id}"))
             if seq is None:
                 return None
@@ -205,7 +301,7 @@ class RedisStore:
         if before_seq <= 1 or limit <= 0:
             return SearchPage([], 0)
         log = PREFIX + f"log:{group_id}"
-        with self._failures("search history"):
+        with self.failures("search history"):
             newest = cast("_Rows", self._redis.xrevrange(log, max="+", min="-", count=1))
             last = int(newest[0][0].split(b"-", 1)[0]) if newest else 0
             floor, before = scan_range(before_seq, last, scan_rows)
@@ -219,6 +315,13 @@ class RedisStore:
 
     def close(self) -> None:
         self._redis.close()
+
+    def _group(self, group_id: int, row: Sequence[bytes | None]) -> GroupRecord:
+        name, password_hash, last_seq = row
+        try:
+            return GroupRecord(group_id, _text(name), _text(password_hash), int(last_seq))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:  # a field missing (None) or not text/number
+            raise StoreError(f"group {group_id} in {self._location} is damaged: its record is incomplete") from exc
 
     def _message(self, group_id: int, entry_id: bytes, row: dict[bytes, bytes]) -> StoredMessage:
         try:
@@ -238,8 +341,11 @@ class RedisStore:
             raise StoreError(f"message {entry_id!r} of group {group_id} in {self._location} is damaged") from exc
 
     @contextmanager
-    def _failures(self, doing: str) -> Iterator[None]:
-        """Every Redis failure leaves as a StoreError; one that says Redis is away, as StoreUnavailable."""
+    def failures(self, doing: str) -> Iterator[None]:
+        """Every Redis failure leaves as a StoreError; one that says Redis is away, as StoreUnavailable.
+
+        Public for the cluster's roster, which shares this client and must fail the same way.
+        """
         try:
             yield
         except (self._errors.ConnectionError, self._errors.TimeoutError) as exc:

@@ -9,7 +9,8 @@ a higher ``seq`` (:meth:`Ledger.posted`), or when the queue is drained (:meth:`C
 group's messages and our acknowledgements reach its timeline in ``seq`` order.
 
 Sending is one message at a time, oldest first: the outbox order is the order the server stores. When
-the server says we send too fast (``rate_limited``) or failed to store it (``internal``), the message
+the server says we send too fast (``rate_limited``), failed to store it (``internal``) or cannot reach
+its shared store (``unavailable``), the message
 keeps its place, text and ``client_msg_id``, its timeline shows it as delayed (still pending),
 and it goes again after a pause: the server's dedup recognises the resend if the first try was stored.
 """
@@ -44,6 +45,9 @@ group (one repaint), and between batches keys and paints run. Bounded, so a floo
 for long; large enough that the per-batch costs (a repaint) are spread over many messages."""
 RATE_LIMITED = "rate_limited"
 INTERNAL = "internal"
+UNAVAILABLE = "unavailable"
+"""The server's shared store (Redis, with several server processes) is away: nothing was stored. It
+comes back by itself, so the message is resent for as long as it takes, like a rate limit."""
 SLOW_DOWN_FIRST_DELAY = 0.5
 """Seconds before resending a message the server refused as too fast: its default rate is 2/s, so one
 token is back by then. A refusal that carries ``retry_after_ms`` waits that long instead."""
@@ -115,10 +119,12 @@ class Courier:
                 await link.request(partial(send, client_msg_id=message.client_msg_id), on_reply=record)
             except RequestRefused as exc:
                 failures += exc.code == INTERNAL
-                if exc.code not in (RATE_LIMITED, INTERNAL) or failures > MAX_INTERNAL_RETRIES:
+                if exc.code not in (RATE_LIMITED, INTERNAL, UNAVAILABLE) or failures > MAX_INTERNAL_RETRIES:
                     self._ledger.refused(message, exc.code, exc.error.message)
                     return
                 wait = delay if exc.retry_after is None else exc.retry_after
+                if exc.code == UNAVAILABLE:  # a store that stays away is asked less often, every 4 s at most
+                    wait = max(wait, delay / 2)
                 self._ledger.delayed(message, wait, exc.code)
                 await self._pause(wait)
                 delay = min(delay * 2, SLOW_DOWN_MAX_DELAY)

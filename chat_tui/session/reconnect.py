@@ -30,9 +30,11 @@ RECONNECT_MAX_DELAY = 30.0
 RECONNECT_JITTER = 0.2
 """±20 % on each delay, so the clients a restart dropped together do not all come back in lockstep."""
 BAD_CREDENTIALS = "bad_credentials"
-MAX_REJOIN_REFUSALS = 3
+MAX_REJOIN_REFUSALS = 6
 """Refused rejoins of one group (e.g. ``name_taken`` while the server still sees our old connection)
-tried on successive backoff steps before the group is given up."""
+tried on successive backoff steps before the group is given up: 0.5+1+2+4+8 s, about 15 s, outlast
+the ghost of a server process that crashed (its members are dropped after --node-timeout, 10 s, plus
+one heartbeat) when several processes share groups over Redis."""
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,8 @@ class GroupTimeline(Pager):
             wait = f"retrying in {max(1, math.ceil(retry_in))} s"
             if code == "internal":
                 self.notice(f"The server could not store your message; {wait} (nothing to retype).")
+            elif code == "unavailable":
+                self.notice(f"The server cannot reach its message store; {wait} (nothing to retype).")
             else:
                 self.notice(f"Sending too fast: the server holds your messages back; {wait}.")
 

@@ -261,6 +261,36 @@ async def test_a_message_the_server_keeps_failing_to_store_is_refused_after_the_
     await session.close()
 
 
+async def test_unavailable_is_retried_for_as_long_as_the_store_stays_away(scripted: ScriptedServer) -> None:
+    """Issue 12: with several server processes, Redis down means ``unavailable``; the message is resent
+    (same client_msg_id) past MAX_INTERNAL_RETRIES, at the server's retry_after_ms, less often over time."""
+    waited: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        waited.append(seconds)
+
+    session = ChatSession(*scripted.address, wait=Gate(), pause=pause)
+    await session.connect()
+    peer = await scripted.accept()
+    creating = _in_background(session.create_group("Lobby", "pw", "Alice"))
+    create = await peer.receive_a(CreateGroup)
+    await peer.send(GroupCreated(create.request_id, GROUP, "Lobby", "Alice"))
+    await creating
+    watch = Watch(session.timeline(GROUP))
+    sent = await session.send(GROUP, "wait for redis")
+    for _ in range(MAX_INTERNAL_RETRIES + 3):
+        request = await peer.receive_a(SendMessage)
+        assert request.client_msg_id == sent.client_msg_id
+        await peer.send(Error(request.request_id, "unavailable", "the shared store is unavailable", 1000))
+    request = await peer.receive_a(SendMessage)
+    await peer.send(MessageAccepted(request.request_id, GROUP, 1, 1000))
+    await watch.until(lambda: watch.has("wait for redis"))
+    assert watch.messages()[-1].state == "sent"
+    assert waited == [1.0, 1.0, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0]
+    assert any("cannot reach its message store" in entry.text for entry in watch.timeline.entries)
+    await session.close()
+
+
 # --- backpressure: a consumer that falls behind makes the link stop reading, not drop ------------
 
 

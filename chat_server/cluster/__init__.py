@@ -1,0 +1,1 @@
+"""Cluster mode: several server processes sharing groups, members and messages through one Redis."""
