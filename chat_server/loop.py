@@ -19,16 +19,16 @@ from collections.abc import Callable
 from chat_server import auth
 from chat_server.auth_pool import AuthJob, AuthOutcome, AuthPool
 from chat_server.client import Client
-from chat_server.cluster.bus import BusListener
 from chat_server.config import ServerConfig
 from chat_server.connections import Connections
 from chat_server.core import Action, ChatCore, Fanout, HashPassword, Outgoing
 from chat_server.fanout import streams
 from chat_server.listener import Accepted, Listener, format_address
 from chat_server.outgoing import Replay, StoreCall
+from chat_server.shared_link import SharedStoreLink
 from chat_server.store import default_store_url, open_store
 from chat_server.store.redis import RedisStore
-from chat_server.store_worker import Outcome, StoreWorker, run
+from chat_server.store_worker import run
 from shared import (
     Error,
     Event,
@@ -84,12 +84,10 @@ class ChatServer:
         self._auth_pool = AuthPool(config.auth_workers, self._wake)
         # A shared store (Redis) is never called on the loop: its calls run on the store thread, and
         # what other processes publish arrives through the bus listener; both wake the loop.
-        self._store_worker: StoreWorker | None = None
-        self._bus: BusListener | None = None
+        self._shared: SharedStoreLink | None = None
         self._replay_reads: set[Client] = set()  # a catch-up read in flight on the store thread
         if isinstance(self.store, RedisStore):
-            self._store_worker = StoreWorker(self._wake)
-            self._bus = BusListener(self.store.url, self._wake)
+            self._shared = SharedStoreLink(self.store, self._wake, self._carry_out, self.core.on_bus, self._fail_id)
         self._stop_requested = False
         self._next_tick = 0.0
 
@@ -111,8 +109,8 @@ class ChatServer:
         for sock in (self._waker_r, self._waker_w):
             sock.setblocking(False)
         self._selector.register(self._waker_r, selectors.EVENT_READ, _WAKER)
-        if self._bus is not None:
-            self._bus.start()
+        if self._shared is not None:
+            self._shared.start()
         log.info("listening on %s%s", format_address(*self.address), " (TLS)" if self._listener.tls else "")
         return self.address
 
@@ -286,7 +284,7 @@ class ChatServer:
             and client.active
             and client.out.size <= self.config.output_high_water
             and not self.core.busy(client.client_id)
-            and not (self._store_worker is not None and self._store_worker.waits(client.client_id))
+            and not (self._shared is not None and self._shared.waits(client.client_id))
         )
 
     # --- carrying out the core's actions -----------------------------------------------------------
@@ -338,7 +336,8 @@ class ChatServer:
                 pass
         except (BlockingIOError, InterruptedError):
             pass
-        self._drain_store()
+        if self._shared is not None:
+            self._shared.drain()
         for job, outcome in self._auth_pool.finished():
             try:
                 self._finish_auth(job, outcome)
@@ -384,7 +383,7 @@ class ChatServer:
         """Queue the next pieces of the client's catch-up while its output is below low water."""
         while self._wants_replay(client) and (replays := client.replays):
             replay = replays[0]
-            if self._store_worker is not None:
+            if self._shared is not None:
                 self._read_replay(client, replay)
                 break
             frames, after_seq = self.core.replay_chunk(client.client_id, replay[0], replay[1], self.config.replay_chunk)
@@ -433,32 +432,16 @@ class ChatServer:
     # --- the shared store's calls ----------------------------------------------------------------------
 
     def _call_store(self, call: StoreCall) -> None:
-        if self._store_worker is None:  # an embedded store answers at once
-            self._store_done(call, run(call))
-            return
-        self._store_worker.submit(call)
+        if self._shared is None:  # an embedded store answers at once
+            SharedStoreLink.done(call, run(call), self._carry_out, self._fail_id)
+        else:
+            self._shared.submit(call)
 
-    def _store_done(self, call: StoreCall, outcome: Outcome) -> None:
-        """Carry out what follows a store call; an exception fails the client that waited, never the loop."""
-        client_id = call.client_id
-        try:
-            self._carry_out(call.then(outcome))
-        except Exception:
-            client = None if client_id is None else self._table.get(client_id)
-            if client is None:
-                log.exception("internal error after a store call")
-            else:
-                self._fail(client, "finishing a store call")
-
-    def _drain_store(self) -> None:
-        if self._store_worker is not None:
-            for call, outcome in self._store_worker.finished():
-                self._store_done(call, outcome)
-        if self._bus is not None and (events := self._bus.events()):
-            try:
-                self._carry_out(self.core.on_bus(events))
-            except Exception:
-                log.exception("internal error handling what other server processes published")
+    def _fail_id(self, client_id: int) -> None:
+        if (client := self._table.get(client_id)) is None:
+            log.exception("internal error after a store call for a closed connection")
+        else:
+            self._fail(client, "finishing a store call")
 
     # --- writing and leaving ---------------------------------------------------------------------
 
@@ -471,23 +454,6 @@ class ChatServer:
                 if client in self._table and client.doomed is None:
                     self._guarded("writing", flush, client, now)
             self._table.reap()
-
-    def _finish_store_calls(self) -> None:
-        """At shutdown with a shared store: wait for the commits in flight (their senders are answered),
-        then take this process's members out of every member list at once."""
-        worker = self._store_worker
-        if worker is None:
-            return
-        deadline = self._monotonic() + max(self.config.shutdown_grace, 2.0)
-        left = False
-        while self._monotonic() < deadline:
-            if not worker.in_flight:
-                if left:
-                    break
-                self._carry_out(self.core.leave_cluster())
-                left = True
-            if worker.wait(0.1):
-                self._drain_store()
 
     def _detach(self, client: Client) -> None:
         """The client is closing or gone: tell the core once; its inbox and replays are dropped."""
@@ -507,7 +473,8 @@ class ChatServer:
         # Messages the rate limiter holds are posted now, then stored and acknowledged: never lost.
         self._carry_out(self.core.release_all_held(self._clock()))
         self._carry_out(self.core.commit())
-        self._finish_store_calls()
+        if self._shared is not None:  # commits in flight are answered; members leave other processes' lists
+            self._shared.finish(self.core.leave_cluster, max(self.config.shutdown_grace, 2.0))
         goodbye = encode(ServerClosing("the server is shutting down"))
         self._table.close_all(goodbye, "server shutting down", self._monotonic())
         deadline = self._monotonic() + self.config.shutdown_grace
@@ -518,10 +485,8 @@ class ChatServer:
         for client in self._table:
             self._table.drop(client, "server shut down")
         self._auth_pool.shutdown()
-        if self._bus is not None:
-            self._bus.stop()
-        if self._store_worker is not None:
-            self._store_worker.stop()
+        if self._shared is not None:
+            self._shared.stop()
         self.store.close()
         self._selector.close()
         self._waker_r.close()
