@@ -146,17 +146,22 @@ class ClusterNode:
         if group is None:
             return []
         released: list[Held] = []
+        senders = {name: cid for cid, name in group.members.items()} if outcome else {}
         for message in outcome:
-            released += self.sequencer.offer(group, message.seq, self.held(message), now)
+            # A message of a member here that reaches it only now, from the log: its commit was stored but
+            # its answer lost (Redis went away). The sender gets it as its own, a resend's message_accepted
+            # standing in its place, as the protocol promises every sender; the others get it posted.
+            sender = senders.get(message.sender, NOBODY)
+            released += self.sequencer.offer(group, message.seq, self.held(message, sender), now)
         actions = self.log.release(group, released)
         if len(outcome) == LOG_READ_ROWS and self.sequencer.held(group_id):
             actions.append(self._read_log(group_id))  # a long gap: go on reading at once
         return actions
 
-    def held(self, message: StoredMessage | Posted) -> Held:
-        """A stored or published message as it goes to the members: no local sender."""
+    def held(self, message: StoredMessage | Posted, sender: ClientId = NOBODY) -> Held:
+        """A stored or published message as it goes to the members (``sender``: the one not sent it)."""
         posted, as_text = self.log.frames(message)
-        return Held(NOBODY, b"", posted, as_text)
+        return Held(sender, b"", posted, as_text)
 
     # --- what the bus says -------------------------------------------------------------------------
 

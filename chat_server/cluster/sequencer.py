@@ -108,7 +108,7 @@ class Sequencer:
         waits = [since for gid, since in self._gap_since.items() if gid not in self._reading]
         return min(waits) + self.gap_wait if waits else None
 
-    def forget(self, group_id: int) -> None:
-        """The group has no member here any more: nothing is delivered, nothing waits."""
-        self._held.pop(group_id, None)
+    def forget(self, group_id: int) -> int:
+        """Nothing of the group waits any more (no member here, or what waits cannot come); how many did."""
         self._gap_since.pop(group_id, None)
+        return len(self._held.pop(group_id, ()))
