@@ -4,7 +4,9 @@ By default it spawns a fresh ``python -m chat_server`` on a free port (SQLite st
 directory, flood limits off), joins ``--groups`` groups of ``--members`` members, of whom ``--senders``
 per group send ``--messages`` messages in all, each keeping ``--window`` unacknowledged, from
 ``--procs`` generator processes. Every member checks what it receives: lost, duplicated, delivery
-latency. The server's CPU-seconds and memory come from /proc. Other modes: ``--storm``, ``--rejoin``.
+latency. The server's CPU-seconds and memory come from /proc. ``--servers N --store redis`` spawns N
+processes sharing a private redis-server and reports cross-process latency and Redis's CPU beside
+theirs. Other modes: ``--storm``, ``--rejoin``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,21 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--host", default="127.0.0.1", help="server address (default %(default)s)")
     where.add_argument("--port", type=int, default=0, help="load a running server on this port instead of spawning")
     where.add_argument("--spawn", action="store_true", help="spawn a server (the default without --port)")
-    where.add_argument("--store", choices=["sqlite", "memory"], default="sqlite", help="spawned server's store")
+    where.add_argument(
+        "--store", type=_store, default="sqlite", metavar="STORE",
+        help="spawned servers' store: sqlite (default), memory, redis (a private redis-server for the run) "
+        "or redis://HOST:PORT/DB (one already running)",
+    )  # fmt: skip
+    where.add_argument(
+        "--servers", type=int, default=1, metavar="N",
+        help="spawn N server processes sharing one Redis store; senders on the first, listeners on the "
+        "others, so every listener's message crosses processes (default 1)",
+    )  # fmt: skip
+    where.add_argument(
+        "--redis-fsync", choices=["always", "everysec"], default="everysec",
+        help="the private redis-server's appendfsync (--store redis; default %(default)s, the promise of "
+        "SQLite's --sync normal)",
+    )  # fmt: skip
     where.add_argument("--sync", choices=["normal", "full"], default="normal", help="spawned SQLite's --sync")
     where.add_argument("--server-root", type=Path, help="spawn the chat_server of this checkout (a baseline)")
     where.add_argument("--server-args", default="", help="extra chat-server flags, e.g. '--auth-workers 1'")
@@ -53,6 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _store(value: str) -> str:
+    if value in ("sqlite", "memory", "redis") or value.startswith("redis://"):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: use sqlite, memory, redis or redis://HOST:PORT/DB")
+
+
+def _check_servers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.servers < 1:
+        parser.error("--servers must be at least 1")
+    if args.servers > 1 and not args.store.startswith("redis"):
+        parser.error(f"--servers {args.servers} needs a store they share: --store redis or redis://HOST:PORT/DB")
+    if args.servers > 1 and args.port:
+        parser.error("--servers spawns its processes on free ports: leave out --port")
+
+
 def _workload(args: argparse.Namespace) -> Workload:
     return Workload(args.groups, args.members, args.senders, args.messages, args.size, args.window, args.rate)
 
@@ -75,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if args.procs < 1:
         parser.error("--procs must be at least 1")
+    _check_servers(parser, args)
     try:
         result = _run(args, workload)
     except (RuntimeError, OSError) as exc:  # the server refused or went away: say so, no traceback
@@ -86,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, workload: Workload) -> Result:
     if args.port and not args.spawn:
-        return load_running(args.host, args.port, workload, procs=args.procs, idle=args.idle)
+        return load_running([(args.host, args.port)], workload, procs=args.procs, idle=args.idle)
     return load_spawned(
         workload, procs=args.procs, idle=args.idle, store=args.store, sync=args.sync,
         server_args=shlex.split(args.server_args), port=args.port, root=args.server_root,
+        servers=args.servers, redis_fsync=args.redis_fsync,
     )  # fmt: skip
 
 

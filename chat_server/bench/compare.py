@@ -21,7 +21,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from chat_server.bench.groupchat_run import load_spawned
-from chat_server.bench.redis_server import RedisServer, load_redis
+from chat_server.bench.redis_run import load_redis
+from chat_server.bench.redis_server import RedisServer
 from chat_server.bench.report import Result
 from chat_server.bench.workload import Workload
 
@@ -90,7 +91,8 @@ def run_all(args: argparse.Namespace, redis: RedisServer, emit: Callable[[Result
     return runs
 
 
-def _median(results: list[Result], field: str) -> float:
+def median_of(results: list[Result], field: str) -> float:
+    """The median of one figure over repetitions (a figure a run could not take counts as 0)."""
     return statistics.median(float(getattr(r, field) or 0) for r in results)
 
 
@@ -100,7 +102,7 @@ def table(runs: Runs, servers: list[str]) -> str:
     head = ["workload (groups x members x senders)", *servers, *(f"{s} / redis" for s in gc)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label in dict.fromkeys(label for label, _ in runs):
-        cells = {s: _median(runs[label, s], "deliveries_per_server_cpu_s") for s in servers}
+        cells = {s: median_of(runs[label, s], "deliveries_per_server_cpu_s") for s in servers}
         row = [label, *(f"{cells[s] / 1e6:.2f} M" for s in servers)]
         row += [f"{cells[s] / cells[REDIS]:.2f}x" if cells[REDIS] else "-" for s in gc]
         lines.append("| " + " | ".join(row) + " |")
@@ -109,10 +111,10 @@ def table(runs: Runs, servers: list[str]) -> str:
     lines.append("|---|---|---|---|---|---|---|---|---|")
     for (label, server), results in runs.items():
         lines.append(
-            f"| {label} | {server} | {_median(results, 'delivered_per_s'):,.0f} "
-            f"| {_median(results, 'server_cpu_seconds'):.2f} | {_median(results, 'latency_p50_ms'):.1f} "
-            f"| {_median(results, 'latency_p99_ms'):.1f} | {sum(r.lost for r in results)} "
-            f"| {sum(r.duplicated for r in results)} | {_median(results, 'generator_cpu_seconds'):.2f} |"
+            f"| {label} | {server} | {median_of(results, 'delivered_per_s'):,.0f} "
+            f"| {median_of(results, 'server_cpu_seconds'):.2f} | {median_of(results, 'latency_p50_ms'):.1f} "
+            f"| {median_of(results, 'latency_p99_ms'):.1f} | {sum(r.lost for r in results)} "
+            f"| {sum(r.duplicated for r in results)} | {median_of(results, 'generator_cpu_seconds'):.2f} |"
         )
     return "\n".join(lines)
 
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(asdict(result)), flush=True)
 
-    with RedisServer() as redis:
+    with RedisServer(persistence="none") as redis:
         runs = run_all(args, redis, emit)
     servers = [CURRENT, *([BASELINE] if args.baseline else []), REDIS]
     print(table(runs, servers), flush=True)

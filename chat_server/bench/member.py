@@ -22,6 +22,8 @@ class MemberPlan:
     quota: int  # messages to send
     expected: int  # deliveries it should receive
     idle: bool = False  # held open to measure memory; never sends
+    server: int = 0  # which of the run's server processes it connects to (index into the addresses)
+    remote: bool = False  # on another server process than every sender of its group: its latency is cross-process
 
     @property
     def name(self) -> str:
@@ -121,6 +123,8 @@ class Member:
         if self.receipts.record(sender, number):
             self.tally.unique += 1
             self.tally.delivery.add(now_ns - sent_ns)
+            if self.plan.remote:
+                self.tally.cross.add(now_ns - sent_ns)
         else:
             self.tally.duplicated += 1
         self._check_complete()

@@ -1,73 +1,144 @@
-"""A private ``redis-server`` on a free loopback port, for the comparison, and a run against it."""
+"""A private ``redis-server`` on a free loopback port: the one starter the benchmarks and the tests share.
+
+Three persistence settings, each the configuration of a promise the README names ("What each store
+promises"): ``none`` (pub/sub only: the comparison in ``bench/compare.py``), ``everysec`` (an
+append-only file written before each reply and synced once a second: survives a crash of Redis, as
+SQLite's ``--sync normal`` survives a crash of the server) and ``always`` (synced before each reply:
+survives a power loss, as ``--sync full``; what the tests use).
+"""
 
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
-from chat_server.bench.report import Result
-from chat_server.bench.runner import run_load
-from chat_server.bench.server import stop_server
-from chat_server.bench.worker import Target
-from chat_server.bench.workload import Workload
+Persistence = Literal["none", "everysec", "always"]
+REDIS_SERVER = shutil.which("redis-server")
+START_TIMEOUT = 10.0  # seconds for a fresh redis-server to answer PING (it loads its append-only file first)
+STOP_TIMEOUT = 10.0  # seconds for it to exit after SIGTERM before it is killed
+# Pub/sub output a subscriber may leave queued before Redis cuts it off: as generous as the output
+# caps ``chat-bench`` gives groupchat, so neither server cuts off a generator that lags a little.
+PUBSUB_LIMIT = "256mb 128mb 60"
 
-START_TIMEOUT = 10.0
 
-
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 class RedisServer:
-    """``with RedisServer() as redis:`` a redis-server child, no persistence, the pub/sub output limit
-    as generous as the one ``chat-bench`` gives groupchat (so neither cuts off a lagging generator)."""
+    """One ``redis-server`` child on 127.0.0.1, in ``directory`` (a temporary one if None).
 
-    def __init__(self, binary: str = "redis-server") -> None:
-        path = shutil.which(binary)
+    :meth:`kill` and :meth:`start` again keep its data (with persistence): the port and directory stay.
+    ``with RedisServer() as redis:`` starts it and stops it (and removes a temporary directory).
+    ``pubsub_limit``: ``--client-output-buffer-limit`` for subscribers (None: Redis's default).
+    """
+
+    def __init__(
+        self,
+        directory: Path | None = None,
+        *,
+        persistence: Persistence = "always",
+        pubsub_limit: str | None = PUBSUB_LIMIT,
+        binary: str | None = None,
+    ) -> None:
+        path = shutil.which(binary) if binary else REDIS_SERVER
         if path is None:
-            raise FileNotFoundError(f"{binary} is not installed")
-        self.binary, self.host, self.port = path, "127.0.0.1", _free_port()
-        self._dir = tempfile.TemporaryDirectory()
-        self.proc: subprocess.Popen[bytes] | None = None
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        if directory is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="redis-")
+            directory = Path(self._temporary.name)
+        self.directory = directory
+        self.binary, self.persistence, self.pubsub_limit = path, persistence, pubsub_limit
+        self.host, self.port = "127.0.0.1", free_port()
+        self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> RedisServer:
-        cmd = [self.binary, "--port", str(self.port), "--bind", self.host, "--save", "", "--appendonly", "no"]
-        cmd += ["--dir", self._dir.name, "--client-output-buffer-limit", "pubsub 256mb 128mb 60"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection((self.host, self.port), timeout=1) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        self.__exit__(None, None, None)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self.proc is not None:
-            stop_server(self.proc)
-        self._dir.cleanup()
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:PORT/0``, as ``chat-server --store`` takes it."""
+        return f"redis://{self.host}:{self.port}/0"
 
     @property
     def pid(self) -> int:
-        """The server's pid (it must be running)."""
-        assert self.proc is not None
-        return self.proc.pid
+        """The running server's pid."""
+        if self.process is None:
+            raise RuntimeError("redis-server is not running")
+        return self.process.pid
 
+    def command(self) -> list[str]:
+        """The command line :meth:`start` runs."""
+        command = [self.binary, "--bind", self.host, "--port", str(self.port), "--dir", str(self.directory)]
+        command += ["--save", "", "--daemonize", "no", "--logfile", str(self.directory / "redis.log")]
+        if self.pubsub_limit is not None:
+            command += ["--client-output-buffer-limit", f"pubsub {self.pubsub_limit}"]
+        if self.persistence == "none":
+            return [*command, "--appendonly", "no"]
+        return [*command, "--appendonly", "yes", "--appendfsync", self.persistence]
 
-def load_redis(redis: RedisServer, workload: Workload, *, procs: int, idle: int = 0) -> Result:
-    """The same workload through the same generator, each group a channel, each message a PUBLISH."""
-    run = f"{time.monotonic_ns()}"
-    groups = tuple(f"bench-{run}-{g}" for g in range(workload.groups))
-    idle_groups = tuple(f"idle-{run}-{g}" for g in range(idle))
-    target = Target("redis", redis.host, redis.port, groups, idle_groups)
-    return run_load(target, workload, procs=procs, idle=idle, server_pid=redis.pid)
+    def start(self) -> None:
+        """Start it and wait until it answers PING.
+
+        Raises:
+            RuntimeError: it exited or did not answer within ``START_TIMEOUT`` (its log's tail says why).
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited {self.process.returncode}: {self._log_tail()}")
+            if self._answers():
+                return
+            time.sleep(0.02)
+        self.kill()
+        raise RuntimeError(f"redis-server did not answer on port {self.port}: {self._log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash looks like; with persistence its file keeps every acknowledged write."""
+        self._end(signal.SIGKILL)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after ``STOP_TIMEOUT``."""
+        self._end(signal.SIGTERM)
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+        if self._temporary is not None:
+            self._temporary.cleanup()
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def _end(self, how: signal.Signals) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(how)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _log_tail(self) -> str:
+        log = self.directory / "redis.log"
+        return log.read_text(errors="replace")[-500:] if log.exists() else "(no log)"

@@ -16,6 +16,9 @@ class ServerUsage:
     rss_kib: int | None
     rss_kib_before_idle: int | None
     rss_kib_after_idle: int | None
+    cpu_each: tuple[float, ...] | None = None  # each server process's share of cpu_seconds
+    redis_cpu_seconds: float | None = None  # the redis-server the processes share, when it runs here
+    cpu_by_thread: tuple[dict[str, float], ...] | None = None  # each process's cpu_each, by thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +57,22 @@ class Result:
     server_rss_kib: int | None
     rss_kib_per_idle: float | None
     generator_cpu_seconds: float
+    # Several server processes over one Redis (``--servers N``): the CPU above is theirs summed.
+    store: str = ""
+    servers: int = 1
+    server_cpu_each: tuple[float, ...] | None = None
+    server_cpu_by_thread: tuple[dict[str, float], ...] | None = None  # main, thread-1, ...: see thread_cpu_seconds
+    cross_deliveries: int = 0  # deliveries to a member on another process than the sender's
+    cross_latency_p50_ms: float | None = None
+    cross_latency_p99_ms: float | None = None
+    redis_cpu_seconds: float | None = None
+    redis_us_per_message: float | None = None  # Redis CPU per acknowledged message
+    deliveries_per_cpu_s_with_redis: float | None = None  # server processes and Redis together
 
 
-def build_result(server: str, workload: Workload, tally: Tally, usage: ServerUsage, *, procs: int, idle: int) -> Result:
+def build_result(
+    server: str, workload: Workload, tally: Tally, usage: ServerUsage, *, procs: int, idle: int, servers: int = 1
+) -> Result:
     """The figures from the merged tally and the server's /proc readings."""
     seconds = max((tally.last_event_ns - tally.first_send_ns) / 1e9, 1e-9) if tally.first_send_ns else 0.0
     cpu = usage.cpu_seconds
@@ -97,7 +113,27 @@ def build_result(server: str, workload: Workload, tally: Tally, usage: ServerUsa
         server_rss_kib=usage.rss_kib,
         rss_kib_per_idle=per_idle,
         generator_cpu_seconds=round(tally.cpu_seconds, 3),
+        servers=servers,
+        server_cpu_each=usage.cpu_each,
+        server_cpu_by_thread=usage.cpu_by_thread,
+        cross_deliveries=tally.cross.count,
+        cross_latency_p50_ms=tally.cross.quantile_ms(0.50) if tally.cross.count else None,
+        cross_latency_p99_ms=tally.cross.quantile_ms(0.99) if tally.cross.count else None,
+        redis_cpu_seconds=usage.redis_cpu_seconds,
+        redis_us_per_message=_per(usage.redis_cpu_seconds, tally.acked, 1e6),
+        deliveries_per_cpu_s_with_redis=_per(tally.delivered, _both(cpu, usage.redis_cpu_seconds)),
     )
+
+
+def _per(amount: float | None, count: float | None, scale: float = 1.0) -> float | None:
+    """``amount`` per ``count``, None when either is unknown or the count is 0 (a run under one CPU tick)."""
+    if amount is None or not count:
+        return None
+    return round(amount / count * scale, 2)
+
+
+def _both(server_cpu: float | None, redis_cpu: float | None) -> float | None:
+    return None if server_cpu is None or redis_cpu is None else server_cpu + redis_cpu
 
 
 def summary(result: Result) -> str:
@@ -118,6 +154,27 @@ def summary(result: Result) -> str:
         f" connections closed by the server {result.closed}",
         f"  server RSS {result.server_rss_kib} KiB; generator CPU {result.generator_cpu_seconds} s",
     ]
+    if result.servers > 1 or result.redis_cpu_seconds is not None:
+        lines += _cluster_lines(result)
     if result.idle:
         lines.append(f"  {result.idle:,} idle joined connections: {result.rss_kib_per_idle} KiB RSS each")
     return "\n".join(lines)
+
+
+def _cluster_lines(result: Result) -> list[str]:
+    each = ", ".join(f"{cpu:.2f}" for cpu in result.server_cpu_each or ())
+    lines = [f"  {result.servers} server process(es) on {result.store or 'one store'}; CPU s each: {each or 'n/a'}"]
+    for n, threads in enumerate(result.server_cpu_by_thread or ()):
+        busy = ", ".join(f"{name} {cpu:.2f}" for name, cpu in threads.items() if cpu >= 0.01)
+        lines.append(f"    process {n} CPU s by thread: {busy or 'none'}")
+    if result.cross_deliveries:
+        lines.append(
+            f"  cross-process deliveries {result.cross_deliveries:,}: latency p50 {result.cross_latency_p50_ms} ms,"
+            f" p99 {result.cross_latency_p99_ms} ms"
+        )
+    if result.redis_cpu_seconds is not None:
+        lines.append(
+            f"  redis-server CPU {result.redis_cpu_seconds:.2f} s = {result.redis_us_per_message} us per message;"
+            f" with it, {result.deliveries_per_cpu_s_with_redis or 0:,} deliveries per CPU-second"
+        )
+    return lines

@@ -86,6 +86,23 @@ def server_cpu_seconds(pid: int) -> float:
     return (int(stat_fields[11]) + int(stat_fields[12])) / _CLOCK_TICKS
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """User + system CPU seconds of each of the process's threads: ``main``, then ``thread-1``, ``thread-2``,
+    ... in the order they started (Linux hands out increasing thread ids; Python does not name its
+    threads for the OS). For the server: its store worker and bus listener first, then password hashers."""
+    tids = sorted(int(task.name) for task in Path(f"/proc/{pid}/task").iterdir())
+    labels = ["main", *(f"thread-{n}" for n in range(1, len(tids)))] if tids and tids[0] == pid else []
+    return {label: _cpu(Path(f"/proc/{pid}/task/{tid}/stat")) for label, tid in zip(labels, tids, strict=False)}
+
+
+def _cpu(stat_path: Path) -> float:
+    with contextlib.suppress(OSError):
+        stat = stat_path.read_text()
+        stat_fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(stat_fields[11]) + int(stat_fields[12])) / _CLOCK_TICKS
+    return 0.0  # a thread that ended between listing and reading
+
+
 def rss_kib(pid: int) -> int:
     """The process's resident set size (VmRSS) in KiB."""
     status = Path(f"/proc/{pid}/status").read_text()

@@ -92,6 +92,7 @@ class Tally:
     last_event_ns: int = 0
     cpu_seconds: float = 0.0
     delivery: Histogram = field(default_factory=Histogram)
+    cross: Histogram = field(default_factory=Histogram)  # deliveries that crossed from one server process to another
     ack: Histogram = field(default_factory=Histogram)
     refusals: Counter[str] = field(default_factory=Counter)
 
@@ -104,6 +105,7 @@ class Tally:
         self.last_event_ns = max(self.last_event_ns, other.last_event_ns)
         self.cpu_seconds += other.cpu_seconds
         self.delivery.merge(other.delivery)
+        self.cross.merge(other.cross)
         self.ack.merge(other.ack)
         self.refusals.update(other.refusals)
 

@@ -31,11 +31,11 @@ PROGRESS_SECONDS = 0.25
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """The server under load: its wire, its address, and the key of each group (id or channel)."""
+    """The server under load: its wire, the address of each of its processes (several share one Redis
+    store), and the key of each group (id or channel)."""
 
     kind: Literal["groupchat", "redis"]
-    host: str
-    port: int
+    addresses: tuple[tuple[str, int], ...]
     groups: tuple[int | str, ...]
     idle_groups: tuple[int | str, ...] = ()
 
@@ -57,7 +57,7 @@ def make_member(spec: WorkerSpec, plan: MemberPlan, tally: Tally) -> Member:
     """The member for ``plan`` on the target's wire."""
     target = spec.target
     key = (target.idle_groups if plan.idle else target.groups)[plan.group]
-    address = (target.host, target.port)
+    address = target.addresses[plan.server]
     sending = Sending(spec.window, spec.size, spec.rate)
     if target.kind == "redis":
         return RedisMember(plan, tally, sending, address=address, channel=str(key))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_server.bench.redis_server import RedisServer, load_redis
+from chat_server.bench.redis_run import load_redis
+from chat_server.bench.redis_server import RedisServer
 from chat_server.bench.workload import Workload
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
@@ -17,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_redis_pub_sub_delivers_each_message_once_to_every_subscriber_sender_included() -> None:
-    with RedisServer() as redis:
+    with RedisServer(persistence="none") as redis:
         result = load_redis(redis, Workload(groups=2, members=3, senders=2, messages=80), procs=2, idle=2)
     # Redis hands a publisher's message to its own subscription too: 40 per group to each of 3 members.
     assert (result.expected, result.delivered, result.lost, result.duplicated) == (240, 240, 0, 0)

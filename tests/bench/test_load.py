@@ -39,7 +39,7 @@ def test_a_paced_run_still_delivers_everything() -> None:
 def test_a_running_server_is_found_by_its_port_for_its_cpu_and_memory(start_server: Starter) -> None:
     server = start_server(*load_flags(16))
     assert pid_listening_on(server.address[1]) == server.process.pid  # type: ignore[union-attr]
-    result = load_running(*server.address, Workload(1, 3, 1, 30), procs=1)
+    result = load_running([server.address], Workload(1, 3, 1, 30), procs=1)
     assert (result.lost, result.duplicated, result.delivered) == (0, 0, 60)
     assert result.server_cpu_seconds is not None
 
