@@ -232,9 +232,10 @@ def test_a_refusal_with_retry_after_says_when_to_try_again() -> None:
     assert describe_refusal(said) == said.message  # never said twice
 
 
-async def test_a_message_the_server_keeps_failing_to_store_is_refused_after_the_last_retry(
+async def _created_with_recorded_pauses(
     scripted: ScriptedServer,
-) -> None:
+) -> tuple[ChatSession, ScriptedConnection, list[float]]:
+    """A session that created group GROUP, whose resend pauses are recorded (in seconds), not waited."""
     waited: list[float] = []
 
     async def pause(seconds: float) -> None:
@@ -247,6 +248,13 @@ async def test_a_message_the_server_keeps_failing_to_store_is_refused_after_the_
     create = await peer.receive_a(CreateGroup)
     await peer.send(GroupCreated(create.request_id, GROUP, "Lobby", "Alice"))
     await creating
+    return session, peer, waited
+
+
+async def test_a_message_the_server_keeps_failing_to_store_is_refused_after_the_last_retry(
+    scripted: ScriptedServer,
+) -> None:
+    session, peer, waited = await _created_with_recorded_pauses(scripted)
     news: list[News] = []
     session.timeline(GROUP).listen(news.append)
     watch = Watch(session.timeline(GROUP))
@@ -264,18 +272,7 @@ async def test_a_message_the_server_keeps_failing_to_store_is_refused_after_the_
 async def test_unavailable_is_retried_for_as_long_as_the_store_stays_away(scripted: ScriptedServer) -> None:
     """Issue 12: with several server processes, Redis down means ``unavailable``; the message is resent
     (same client_msg_id) past MAX_INTERNAL_RETRIES, at the server's retry_after_ms, less often over time."""
-    waited: list[float] = []
-
-    async def pause(seconds: float) -> None:
-        waited.append(seconds)
-
-    session = ChatSession(*scripted.address, wait=Gate(), pause=pause)
-    await session.connect()
-    peer = await scripted.accept()
-    creating = _in_background(session.create_group("Lobby", "pw", "Alice"))
-    create = await peer.receive_a(CreateGroup)
-    await peer.send(GroupCreated(create.request_id, GROUP, "Lobby", "Alice"))
-    await creating
+    session, peer, waited = await _created_with_recorded_pauses(scripted)
     watch = Watch(session.timeline(GROUP))
     sent = await session.send(GROUP, "wait for redis")
     for _ in range(MAX_INTERNAL_RETRIES + 3):
