@@ -54,7 +54,8 @@ _PAGE_OVERHEAD = 128
 _REPLAY_FIRST_READ = 16
 _REPLAY_LARGEST_READ = 256
 _NOT_STORED = "the server could not store your message; send it again"
-_UNAVAILABLE = "the chat's shared store is unavailable; your message was not stored; send it again"
+# Not "not stored": Redis may have stored a commit whose answer it could not send; the resend finds it.
+_UNAVAILABLE = "the chat's shared store is unavailable; send your message again with the same client_msg_id"
 # A shared store that did not answer is usually back within a second (a Redis restart).
 UNAVAILABLE_RETRY = 1.0
 # Which of some connections asked for a feature (MemberNews.with_feature): who gets a /me line as one.

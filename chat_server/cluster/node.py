@@ -41,6 +41,8 @@ log = logging.getLogger("chat_server")
 
 # Messages read back from the log per call when a gap is refilled; a longer gap takes several reads.
 LOG_READ_ROWS = 1000
+# Member news held while groups and members are read (one Redis round trip, usually); past this, a resync.
+MAX_WAITING_NEWS = 100_000
 # Seconds before a resync that found Redis away again is tried again.
 RESYNC_RETRY = 1.0
 BusEvent = Posted | Joined | Left | MemberRenamed | Presence | TypingNews | GroupAdded | Resync
@@ -72,6 +74,8 @@ class ClusterNode:
         self._beating = False
         self._redis_down = False  # the last heartbeat failed: said once in the log, not every beat
         self._resyncing = False
+        self._reads = 0  # reads of groups and members in flight
+        self._waiting_news: list[Joined | Left | MemberRenamed | Presence] = []  # news held behind them
         self._resync_at: float | None = None  # a failed resync is tried again then
         log.info(
             "cluster node=%s heartbeat every %.1f s, dropped after %.1f s",
@@ -211,6 +215,12 @@ class ClusterNode:
                 recipients = self.news.having(group.members, "typing")
                 return [Outgoing(recipients, MemberTyping(group.group_id, event.name))] if recipients else []
             case Joined() | Left() | MemberRenamed() | Presence():
+                if self._reads:  # applied after the read in flight (see _snapshot)
+                    if len(self._waiting_news) >= MAX_WAITING_NEWS:  # a flood: a fresh read repairs it
+                        self._waiting_news.clear()
+                        return self._resync_once()
+                    self._waiting_news.append(event)
+                    return []
                 return self._member_news(event)
             case _:
                 return []
@@ -277,24 +287,46 @@ class ClusterNode:
     # --- groups and members loaded from Redis -------------------------------------------------------
 
     def _load_group(self, group_id: int) -> StoreCall:
+        return self._snapshot(self._group_reader(group_id), self._loaded)
+
+    def _group_reader(self, group_id: int) -> Callable[[], Snapshot]:
         store, roster = self.store, self.roster
-        return StoreCall(
-            lambda: [(record, roster.members(group_id))] if (record := store.load_group(group_id)) else [],
-            self._loaded,
-        )
+        return lambda: [(record, roster.members(group_id))] if (record := store.load_group(group_id)) else []
 
     def load_group_then(
         self, group_id: int, client_id: ClientId, then: Callable[[StoreError | None], list[Action]]
     ) -> StoreCall:
         """Learn a group another process created that this one has not heard of yet (its news may still be
         on the way), then go on with ``then`` (given the StoreError if Redis could not be read)."""
-        load = self._load_group(group_id)
 
         def loaded(outcome: Snapshot | StoreError) -> list[Action]:
             actions = self._loaded(outcome)
             return actions + then(outcome if isinstance(outcome, StoreError) else None)
 
-        return StoreCall(load.work, loaded, client_id)
+        return self._snapshot(self._group_reader(group_id), loaded, client_id)
+
+    def _snapshot(
+        self,
+        work: Callable[[], Snapshot],
+        then: Callable[[Snapshot | StoreError], list[Action]],
+        client_id: ClientId | None = None,
+    ) -> StoreCall:
+        """A read of groups and members. Member news from the bus waits while one is in flight and is
+        applied after it: the read may have been taken before or after any of that news, and news applied
+        over the read is right either way (each event sets or removes one member), news applied before it
+        could be undone by it (a member who joined meanwhile, missing from an older read)."""
+        self._reads += 1
+
+        def done(outcome: Snapshot | StoreError) -> list[Action]:
+            actions = then(outcome)
+            self._reads -= 1
+            if not self._reads:
+                waiting, self._waiting_news = self._waiting_news, []
+                for event in waiting:
+                    actions += self._member_news(event)
+            return actions
+
+        return StoreCall(work, done, client_id)
 
     def _resync_once(self) -> list[Action]:
         """A resync, unless one is already in flight (a burst of reasons needs one)."""
@@ -326,7 +358,7 @@ class ClusterNode:
                 self._resync_at = self.clock() + RESYNC_RETRY
             return self._loaded(outcome)
 
-        return StoreCall(work, then)
+        return self._snapshot(work, then)
 
     def _loaded(self, outcome: Snapshot | StoreError) -> list[Action]:
         if isinstance(outcome, StoreError):

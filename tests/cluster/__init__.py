@@ -1,0 +1,1 @@
+"""Several server processes sharing one Redis: each a real child process, clients on real sockets."""
