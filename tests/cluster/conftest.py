@@ -98,6 +98,18 @@ class Cluster:
         self.nodes.append(node)
         return node
 
+    def one_group_on_three(self) -> tuple[int, Member, Member, Member]:
+        """Three processes, and alice on A, bob on B and carol on C in one group ("team", password "pw"),
+        once every one of them sees all three in the member list."""
+        a, b, c = self.start(3)
+        alice, bob, carol = self.member(a, "alice"), self.member(b, "bob"), self.member(c, "carol")
+        group_id = alice.create("team", "pw").group_id
+        bob.join(group_id, "pw")
+        carol.join(group_id, "pw")
+        for member in (alice, bob, carol):
+            member.wait_roster(group_id, {"alice", "bob", "carol"})
+        return group_id, alice, bob, carol
+
     def member(self, node: Node, name: str) -> Member:
         """A new connection to ``node`` (after hello), called ``name`` in what it will join."""
         member = Member(node, name)

@@ -7,13 +7,7 @@ from tests.cluster.conftest import Cluster
 
 
 def test_a_rename_on_one_process_is_seen_and_enforced_on_the_others(cluster: Cluster) -> None:
-    a, b, c = cluster.start(3)
-    alice, bob, carol = cluster.member(a, "alice"), cluster.member(b, "bob"), cluster.member(c, "carol")
-    group_id = alice.create("team", "pw").group_id
-    bob.join(group_id, "pw")
-    carol.join(group_id, "pw")
-    for member in (alice, bob, carol):
-        member.wait_roster(group_id, {"alice", "bob", "carol"})
+    group_id, alice, bob, carol = cluster.one_group_on_three()
 
     assert alice.expect(lambda rid: Rename(rid, group_id, "alicia"), Renamed).name == "alicia"
     for member in (alice, bob, carol):
@@ -22,7 +16,7 @@ def test_a_rename_on_one_process_is_seen_and_enforced_on_the_others(cluster: Clu
     assert bob.expect(lambda rid: Rename(rid, group_id, "alice"), Renamed).name == "alice"  # freed there
     for member in (alice, bob, carol):
         member.wait_roster(group_id, {"alicia", "alice", "carol"})
-    newcomer = cluster.member(c, "dan")
+    newcomer = cluster.member(cluster.nodes[2], "dan")
     assert set(newcomer.join(group_id, "pw").members) == {"alicia", "alice", "carol", "dan"}
     said = bob.post(group_id, "new name, same me")
     carol.wait_seq(group_id, said.seq)
@@ -30,19 +24,13 @@ def test_a_rename_on_one_process_is_seen_and_enforced_on_the_others(cluster: Clu
 
 
 def test_presence_and_typing_reach_the_other_processes(cluster: Cluster) -> None:
-    a, b, c = cluster.start(3)
-    alice, bob, carol = cluster.member(a, "alice"), cluster.member(b, "bob"), cluster.member(c, "carol")
-    group_id = alice.create("team", "pw").group_id
-    bob.join(group_id, "pw")
-    carol.join(group_id, "pw")
-    for member in (alice, bob, carol):
-        member.wait_roster(group_id, {"alice", "bob", "carol"})
+    group_id, alice, bob, carol = cluster.one_group_on_three()
 
     bob.expect(lambda rid: SetPresence(rid, True, "lunch"), PresenceSet)
     away = MemberPresence(group_id, "bob", True, "lunch")
     for member in (alice, carol):
         member.wait_event(away)
-    newcomer = cluster.member(a, "dan")  # who is away is told to a joiner, whichever process they are on
+    newcomer = cluster.member(cluster.nodes[0], "dan")  # who is away is told to a joiner, whichever process they are on
     newcomer.join(group_id, "pw")
     newcomer.wait_event(away)
 

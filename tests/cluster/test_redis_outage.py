@@ -9,13 +9,7 @@ from tests.cluster.senders import UNAVAILABLE_RETRY_MS, Sender, sending, stored_
 
 
 def test_redis_killed_and_restarted_mid_conversation_loses_no_acknowledged_message(cluster: Cluster) -> None:
-    a, b, c = cluster.start(3)
-    alice, bob, carol = cluster.member(a, "alice"), cluster.member(b, "bob"), cluster.member(c, "carol")
-    group_id = alice.create("team", "pw").group_id
-    bob.join(group_id, "pw")
-    carol.join(group_id, "pw")
-    for member in (alice, bob, carol):
-        member.wait_roster(group_id, {"alice", "bob", "carol"})
+    group_id, alice, bob, carol = cluster.one_group_on_three()
 
     senders = [Sender(alice, group_id), Sender(bob, group_id)]
     with sending(senders):
@@ -28,7 +22,7 @@ def test_redis_killed_and_restarted_mid_conversation_loses_no_acknowledged_messa
             (lambda rid: CreateGroup(rid, "ops", "pw", "carol"), "create_group"),
         ):
             assert carol.refused(make, "unavailable").retry_after_ms == UNAVAILABLE_RETRY_MS, what
-        newcomer = cluster.member(c, "dave")
+        newcomer = cluster.member(cluster.nodes[2], "dave")
         newcomer.refused(newcomer.joining(group_id, "pw"), "unavailable")
         for member in (carol, newcomer):
             assert member.is_connected(), f"{member.label} was disconnected during the outage"
