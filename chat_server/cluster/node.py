@@ -24,13 +24,14 @@ from chat_server.cluster.events import (
     Resync,
     TypingNews,
 )
+from chat_server.cluster.remote_members import RemoteMembers
 from chat_server.cluster.roster import RemoteMember, Roster
 from chat_server.cluster.sequencer import NOBODY, Held, Sequencer
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.outgoing import Action, Outgoing, StoreCall
 from chat_server.store import GroupRecord, StoredMessage, StoreError
-from shared import MemberJoined, MemberLeft, MemberPresence, MemberTyping
+from shared import MemberTyping
 
 if TYPE_CHECKING:
     from chat_server.member_news import MemberNews
@@ -66,6 +67,7 @@ class ClusterNode:
         self.node = secrets.token_hex(4)
         self.store, self.groups, self.news, self.log = store, groups, news, log_
         self.roster = Roster(store)
+        self.remote = RemoteMembers(news)
         self.sequencer = Sequencer(config.gap_wait)
         self.clock = clock
         self._ttl_ms = max(1, round(config.node_timeout * 1000))
@@ -235,54 +237,7 @@ class ClusterNode:
                 log.warning("cluster: this process was taken for stopped; registering its members again")
                 return self._resync_once()
             return []
-        key = f"{event.node}/{event.client_id}"
-        match event:
-            case Joined():
-                return self._remote_joined(group, key, event.name, event.reason if event.away else None)
-            case Left():
-                return self._remote_left(group, key)
-            case MemberRenamed():
-                if key not in group.remote:
-                    return []
-                away = group.remote_away.get(key)
-                group.add_remote(key, event.new)
-                if away is not None:
-                    group.remote_away[key] = away
-                return self.news.rename_news(group, tuple(group.members), event.old, event.new)
-            case Presence():
-                if key not in group.remote:
-                    return []
-                if event.away:
-                    group.remote_away[key] = event.reason
-                else:
-                    group.remote_away.pop(key, None)
-                return self._presence_news(group, event.name, event.reason if event.away else None)
-
-    def _remote_joined(self, group: Group, key: str, name: str, away: str | None) -> list[Action]:
-        known = group.remote.get(key)
-        if known == name:
-            return []
-        actions = self._remote_left(group, key) if known is not None else []
-        group.add_remote(key, name)
-        if away is not None:
-            group.remote_away[key] = away
-        if group.members:
-            actions.append(Outgoing(tuple(group.members), MemberJoined(group.group_id, name)))
-            if away is not None:
-                actions += self._presence_news(group, name, away)
-        return actions
-
-    def _remote_left(self, group: Group, key: str) -> list[Action]:
-        name = group.remove_remote(key)
-        if name is None or not group.members:
-            return []
-        return [Outgoing(tuple(group.members), MemberLeft(group.group_id, name))]
-
-    def _presence_news(self, group: Group, name: str, away: str | None) -> list[Action]:
-        recipients = self.news.having(group.members, "presence")
-        if not recipients:
-            return []
-        return [Outgoing(recipients, MemberPresence(group.group_id, name, away is not None, away or ""))]
+        return self.remote.news_of(group, event)
 
     # --- groups and members loaded from Redis -------------------------------------------------------
 
@@ -371,27 +326,11 @@ class ClusterNode:
             if group is None:
                 group = Group(record.group_id, record.name, record.password_hash, record.last_seq, record.last_seq)
                 self.groups.add(group)
-            actions += self._members_now(group, [m for m in members if m.node != self.node])
+            actions += self.remote.now(group, [m for m in members if m.node != self.node])
             if not group.members:
                 self.sequencer.skip_to(group, record.last_seq, now)
             elif record.last_seq > group.stored_seq:
                 actions.append(self._read_log(group.group_id))  # the bus lost something: read it back
-        return actions
-
-    def _members_now(self, group: Group, members: list[RemoteMember]) -> list[Action]:
-        """Make the group's view of other processes' members what Redis says, telling the differences."""
-        now = {f"{m.node}/{m.client_id}": m for m in members}
-        actions: list[Action] = []
-        for key in [key for key in group.remote if key not in now]:
-            actions += self._remote_left(group, key)
-        for key, m in now.items():
-            actions += self._remote_joined(group, key, m.name, m.reason if m.away else None)
-            if key in group.remote and (m.reason if m.away else None) != group.remote_away.get(key):
-                if m.away:
-                    group.remote_away[key] = m.reason
-                else:
-                    group.remote_away.pop(key, None)
-                actions += self._presence_news(group, m.name, m.reason if m.away else None)
         return actions
 
     # --- this process's members, told to Redis ------------------------------------------------------
