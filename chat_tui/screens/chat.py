@@ -8,6 +8,7 @@ on the timeline and the session.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -42,6 +43,8 @@ from chat_tui.session import (
 )
 from chat_tui.widgets import Composer, ConnectionBanner, GroupList, MemberList, MessagePane
 from shared import InvalidField, fields, limits
+
+log = logging.getLogger("chat_tui.screens.chat")
 
 LEAVE_WORD = "qqq"
 """A line that leaves the group instead of being sent (as ``/leave`` does)."""
@@ -130,6 +133,11 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Follow the timeline: its members now and as they change, its refusals; lend it the viewport."""
+        if not self.query(MessagePane):
+            # Seen once in CI (1 run in ~10): a ChatScreen mounted without its children, while a chat of
+            # the same group was being left and removed. Raising here would end the whole app.
+            log.warning("chat screen of group %d mounted without its pane; not following it", self.group_id)
+            return
         self._show_members()
         self._stop_news = self.timeline.listen(self._news)
         self.set_interval(TYPING_CHECK, self._expire_typing)
