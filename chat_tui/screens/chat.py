@@ -46,6 +46,8 @@ from shared import InvalidField, fields, limits
 
 log = logging.getLogger("chat_tui.screens.chat")
 
+_FOLLOW_TRIES = 10
+"""Refreshes a chat screen waits for its widgets before it gives up following its timeline."""
 LEAVE_WORD = "qqq"
 """A line that leaves the group instead of being sent (as ``/leave`` does)."""
 _MODIFIERS = frozenset({"ctrl", "alt", "meta", "super", "hyper"})
@@ -132,11 +134,18 @@ class ChatScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
+        self._follow(tries=_FOLLOW_TRIES)
+
+    def _follow(self, tries: int) -> None:
         """Follow the timeline: its members now and as they change, its refusals; lend it the viewport."""
         if not self.query(MessagePane):
-            # Seen once in CI (1 run in ~10): a ChatScreen mounted without its children, while a chat of
-            # the same group was being left and removed. Raising here would end the whole app.
-            log.warning("chat screen of group %d mounted without its pane; not following it", self.group_id)
+            # Seen once in CI (1 run in ~10): a ChatScreen mounted before its widgets, while a chat of the
+            # same group was being left and removed. Raising here would end the whole app: try again after
+            # the next refresh, and give up (logged) only if the widgets never come.
+            if tries > 0:
+                self.call_after_refresh(self._follow, tries - 1)
+            else:
+                log.warning("chat screen of group %d has no message pane; not following it", self.group_id)
             return
         self._show_members()
         self._stop_news = self.timeline.listen(self._news)

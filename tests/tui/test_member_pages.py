@@ -28,7 +28,8 @@ async def test_the_member_list_is_complete_once_the_last_page_came(scripted: Scr
             MemberListPage(GROUP, ("Carol", "Dave"), True),
             MemberListPage(GROUP, ("Erin",), False),
         )
-        await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen))
+        # The screen is on top before its widgets are mounted: wait for the member list itself.
+        await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen) and bool(app.screen.query(MemberList)))
         members = app.screen.query_one(MemberList)
         await wait_until(pilot, lambda: members.complete and len(members.names) == 5)
         assert members.names == ["Alice", "Bob", "Carol", "Dave", "Erin"]
