@@ -20,13 +20,24 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from chat_server.cluster.node import ClusterNode
 from chat_server.config import ServerConfig
 from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.guard import Guard, Verdict
 from chat_server.member_news import MemberNews
-from chat_server.membership import Membership, store_refusal
+from chat_server.membership import Membership
 from chat_server.message_log import MessageLog
-from chat_server.outgoing import Action, Fanout, HashPassword, Outgoing, Replay, StoreCall, VerifyPassword, refusal
+from chat_server.outgoing import (
+    Action,
+    Fanout,
+    HashPassword,
+    Outgoing,
+    Replay,
+    StoreCall,
+    VerifyPassword,
+    refusal,
+    store_refusal,
+)
 from chat_server.resume import ResumeTokens
 from chat_server.store import Store, StoredMessage, StoreError
 from chat_server.store.redis import RedisStore
@@ -50,7 +61,7 @@ from shared import (
 )
 
 if TYPE_CHECKING:
-    from chat_server.cluster.node import BusEvent, ClusterNode
+    from chat_server.cluster.node import BusEvent
 
 __all__ = ["Action", "ChatCore", "Fanout", "HashPassword", "Outgoing", "Replay", "StoreCall", "VerifyPassword"]
 
@@ -96,8 +107,6 @@ class ChatCore:
 
     def _join_cluster(self, store: RedisStore, clock: Callable[[], float]) -> None:
         """This process shares its groups with others over Redis: seqs, members and news go through it."""
-        from chat_server.cluster.node import ClusterNode  # noqa: PLC0415 (only a Redis store needs it)
-
         assert isinstance(store, RedisStore)
         self.cluster = ClusterNode(self.config, store, self.groups, self.news, self.log, clock=clock)
         self.log.cluster = self.membership.cluster = self.news.cluster = self.cluster

@@ -28,7 +28,6 @@ from chat_server.outgoing import Replay, StoreCall
 from chat_server.shared_link import SharedStoreLink
 from chat_server.store import default_store_url, open_store
 from chat_server.store.redis import RedisStore
-from chat_server.store_worker import run
 from shared import (
     Error,
     Event,
@@ -432,10 +431,8 @@ class ChatServer:
     # --- the shared store's calls ----------------------------------------------------------------------
 
     def _call_store(self, call: StoreCall) -> None:
-        if self._shared is None:  # an embedded store answers at once
-            SharedStoreLink.done(call, run(call), self._carry_out, self._fail_id)
-        else:
-            self._shared.submit(call)
+        assert self._shared is not None  # only the cluster code (a shared store) makes store calls
+        self._shared.submit(call)
 
     def _fail_id(self, client_id: int) -> None:
         if (client := self._table.get(client_id)) is None:

@@ -19,7 +19,16 @@ from chat_server.groups import ClientId, Group, GroupDirectory
 from chat_server.guard import Guard
 from chat_server.member_pages import member_pages
 from chat_server.message_log import MessageLog
-from chat_server.outgoing import Action, HashPassword, Outgoing, Replay, StoreCall, VerifyPassword, refusal
+from chat_server.outgoing import (
+    Action,
+    HashPassword,
+    Outgoing,
+    Replay,
+    StoreCall,
+    VerifyPassword,
+    refusal,
+    store_refusal,
+)
 from chat_server.resume import ResumeTokens
 from chat_server.store import StoreBusy, StoreError
 from shared import CreateGroup, Error, GroupCreated, GroupJoined, JoinGroup, MemberJoined, MemberLeft, fields, limits
@@ -35,17 +44,6 @@ BAD_CREDENTIALS = "wrong group ID or password"
 JoinNews = Callable[[Group, ClientId], tuple[list[Action], list[Action]]]
 # A full hashing queue drains at about a hash per worker every 0.5 s: try again after about that.
 SERVER_BUSY_RETRY = 1.0
-# A shared store (Redis) that did not answer: most restarts are over within a second.
-UNAVAILABLE_RETRY = 1.0
-
-
-def store_refusal(client_id: ClientId, request_id: int, exc: StoreError, doing: str) -> list[Action]:
-    """The answer to a request the store failed: ``unavailable`` (try again soon) when a shared store did
-    not answer, else ``internal``."""
-    if isinstance(exc, StoreBusy):
-        message = f"the chat's shared store is unavailable; could not {doing}; try again"
-        return refusal(client_id, request_id, "unavailable", message, UNAVAILABLE_RETRY)
-    return refusal(client_id, request_id, "internal", f"could not {doing}; try again")
 
 
 class Membership:

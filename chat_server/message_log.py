@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from chat_server.cluster.sequencer import Held
 from chat_server.groups import ClientId, Group, GroupDirectory
-from chat_server.outgoing import Action, Fanout, Outgoing, Post, StoreCall
+from chat_server.outgoing import UNAVAILABLE_RETRY, Action, Fanout, Post, StoreCall, refusal
 from chat_server.store import Store, StoredMessage, StoreError
 from chat_server.store.base import StoreBusy
 from shared import (
@@ -56,8 +56,6 @@ _REPLAY_LARGEST_READ = 256
 _NOT_STORED = "the server could not store your message; send it again"
 # Not "not stored": Redis may have stored a commit whose answer it could not send; the resend finds it.
 _UNAVAILABLE = "the chat's shared store is unavailable; send your message again with the same client_msg_id"
-# A shared store that did not answer is usually back within a second (a Redis restart).
-UNAVAILABLE_RETRY = 1.0
 # Which of some connections asked for a feature (MemberNews.with_feature): who gets a /me line as one.
 FeatureFilter = Callable[[frozenset[ClientId], str], frozenset[ClientId]]
 
@@ -239,10 +237,9 @@ class MessageLog:
                 if p.message is None:  # a resend answered from memory was stored long ago
                     actions.append(self._reply_only(p, p.seq, p.ts))
                 elif busy:
-                    error = Error(p.request_id, "unavailable", _UNAVAILABLE, round(UNAVAILABLE_RETRY * 1000))
-                    actions.append(Outgoing((p.client_id,), error))
+                    actions += refusal(p.client_id, p.request_id, "unavailable", _UNAVAILABLE, UNAVAILABLE_RETRY)
                 else:
-                    actions.append(Outgoing((p.client_id,), Error(p.request_id, "internal", _NOT_STORED)))
+                    actions += refusal(p.client_id, p.request_id, "internal", _NOT_STORED)
             return actions + self.commit()
         results = iter(outcome)
         now = self.cluster.clock()
@@ -254,7 +251,7 @@ class MessageLog:
             seq, ts, new = next(results)
             group, m = self.groups.get(p.group_id), p.message
             if seq == 0 or group is None:
-                actions.append(Outgoing((p.client_id,), Error(p.request_id, "internal", _NOT_STORED)))
+                actions += refusal(p.client_id, p.request_id, "internal", _NOT_STORED)
                 continue
             if m.client_msg_id is not None:
                 group.remember_client_id(fields.name_key(m.sender), m.client_msg_id, seq, ts)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat_server.groups import ClientId
+from chat_server.store import StoreBusy, StoreError
 from shared import CreateGroup, Error, Event, JoinGroup, limits
 
 
@@ -80,12 +81,12 @@ class Replay:
 
 @dataclass(frozen=True, slots=True)
 class StoreCall:
-    """Run ``work`` against the store off the loop (a shared store: Redis), then ``then`` on the loop.
+    """Run ``work`` against a shared store (Redis) off the loop, then ``then`` on the loop.
 
     ``then`` gets what ``work`` returned, or the :class:`chat_server.store.StoreError` it raised, and
-    returns the actions that follow. With an embedded store (SQLite, memory) the loop runs both at
-    once, so the two kinds of store share one code path. ``work`` must not touch the core's state: it
-    runs on another thread; ``then`` runs on the loop thread, in the order the calls were made.
+    returns the actions that follow. Only the cluster code makes these (an embedded store is called
+    on the loop, as it always was). ``work`` must not touch the core's state: it runs on the store
+    thread; ``then`` runs on the loop thread, in the order the calls were made.
 
     Args:
         client_id: the connection whose request waits for this call (its next request waits too),
@@ -107,3 +108,16 @@ def refusal(
     ``retry_after_ms``, rounded up so that a retry at that moment is not refused again."""
     retry_ms = None if retry_after is None else min(limits.MAX_RETRY_AFTER_MS, max(1, math.ceil(retry_after * 1000)))
     return [Outgoing((client_id,), Error(request_id, code, message, retry_ms))]
+
+
+# A shared store (Redis) that did not answer: most restarts are over within a second.
+UNAVAILABLE_RETRY = 1.0
+
+
+def store_refusal(client_id: ClientId, request_id: int, exc: StoreError, doing: str) -> list[Action]:
+    """The answer to a request the store failed: ``unavailable`` (try again soon) when a shared store did
+    not answer, else ``internal``."""
+    if isinstance(exc, StoreBusy):
+        message = f"the chat's shared store is unavailable; could not {doing}; try again"
+        return refusal(client_id, request_id, "unavailable", message, UNAVAILABLE_RETRY)
+    return refusal(client_id, request_id, "internal", f"could not {doing}; try again")

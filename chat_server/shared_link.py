@@ -57,23 +57,22 @@ class SharedStoreLink:
     def drain(self) -> None:
         """Carry out what follows every finished store call, in order, then what the bus said."""
         for call, outcome in self._worker.finished():
-            self.done(call, outcome, self._carry_out, self._fail)
+            self._done(call, outcome)
         if events := self._bus.events():
             try:
                 self._carry_out(self._on_bus(events))
             except Exception:
                 log.exception("internal error handling what other server processes published")
 
-    @staticmethod
-    def done(call: StoreCall, outcome: Outcome, carry_out: CarryOut, fail: Callable[[ClientId], None]) -> None:
+    def _done(self, call: StoreCall, outcome: Outcome) -> None:
         """Carry out what follows a store call; an exception fails the client that waited, never the loop."""
         try:
-            carry_out(call.then(outcome))
+            self._carry_out(call.then(outcome))
         except Exception:
             if call.client_id is None:
                 log.exception("internal error after a store call")
             else:
-                fail(call.client_id)
+                self._fail(call.client_id)
 
     def finish(self, leave: Callable[[], list[Action]], grace: float) -> None:
         """At shutdown: wait (up to ``grace`` seconds) for the calls in flight, commits included, so their
